@@ -1,0 +1,32 @@
+import type { TeacherRef } from '../../domain/clients.js';
+import type { Id } from '../../domain/ids.js';
+import type { Lesson } from '../../domain/lesson.js';
+
+export interface Attendance {
+  readonly lessonId: Id;
+  readonly studentId: Id;
+  readonly displayName: string;
+  readonly seatId: string;
+}
+
+/**
+ * Lessons, their quizzes and tasks, and who attended (PostgreSQL in production, memory with demo
+ * data in embedded mode). Methods throw `DependencyUnavailableError` when the database cannot be
+ * reached; a method that throws changed nothing.
+ */
+export interface LessonRepository {
+  findLesson(lessonId: Id): Promise<Lesson | null>;
+
+  /** A `scheduled` lesson becomes `active` with `started_at`; any other status is left alone. */
+  startLesson(lessonId: Id, nowMs: number): Promise<void>;
+
+  /** Upserts display name and seat for (lesson, student). */
+  recordAttendance(attendance: Attendance, nowMs: number): Promise<void>;
+
+  /**
+   * In one transaction: every `active` lesson of this teacher in this org becomes `ended` with
+   * `ended_at`, and their `open` quizzes and tasks `closed` with `closed_at`. Idempotent: returns
+   * the lessons this call ended, so a repeated call returns [].
+   */
+  endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]>;
+}

@@ -1,0 +1,39 @@
+import type { TeacherRef } from '../../domain/clients.js';
+import type { Id } from '../../domain/ids.js';
+
+/** Who an event is for. Each audience is a separate room: an org and a lesson never share one. */
+export type Audience =
+  | { readonly kind: 'org_managers'; readonly orgId: Id }
+  | { readonly kind: 'lesson'; readonly lessonId: Id }
+  | { readonly kind: 'lesson_teachers'; readonly lessonId: Id }
+  | { readonly kind: 'teacher_apps'; readonly teacher: TeacherRef };
+
+/** Events the server sends, with their exact wire payloads. */
+export type ServerEvent =
+  | {
+      readonly name: 'teacher_connect' | 'teacher_disconnect' | 'logout' | 'force_logout';
+      readonly payload: { readonly user_id: Id };
+    }
+  | {
+      readonly name: 'set_student_name';
+      readonly payload: {
+        readonly display_name: string;
+        readonly seat_id: string;
+        readonly student_id: Id;
+      };
+    }
+  | { readonly name: 'lesson_ended'; readonly payload: { readonly lesson_id: Id } };
+
+/** Delivers events to sockets on whichever node holds them. */
+export interface RealtimeNotifier {
+  /** Adds a socket held by this node to an audience. */
+  join(sid: string, audience: Audience): Promise<void>;
+
+  emit(audience: Audience, event: ServerEvent): Promise<void>;
+
+  /**
+   * Sends `event` to the teacher's TeacherApp sockets and to `sid` (the directory's socket), on
+   * any node, then disconnects them. Resolves to how many sockets received it.
+   */
+  forceOut(teacher: TeacherRef, sid: string | null, event: ServerEvent): Promise<number>;
+}

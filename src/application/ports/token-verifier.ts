@@ -1,0 +1,19 @@
+import type { Role } from '../../domain/clients.js';
+import type { DomainError } from '../../domain/errors.js';
+import type { Id } from '../../domain/ids.js';
+import type { Result } from '../../domain/result.js';
+
+/** The claims the service uses from an access token: `sub`, `org_id` and `role`. */
+export interface TokenClaims {
+  readonly userId: Id;
+  readonly orgId: Id;
+  readonly role: Role;
+}
+
+export interface TokenVerifier {
+  /**
+   * Checks signature, algorithm, `exp` (required) and, when configured, issuer and audience.
+   * Every reason to refuse is `unauthorized`; it never throws for a bad token.
+   */
+  verify(token: string): Promise<Result<TokenClaims, DomainError<'unauthorized'>>>;
+}

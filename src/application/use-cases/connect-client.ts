@@ -1,0 +1,128 @@
+import { type ClientIdentity, clientKindOf, isRole } from '../../domain/clients.js';
+import { type DomainError, domainError, type HandshakeErrorCode } from '../../domain/errors.js';
+import { type Id, parseId } from '../../domain/ids.js';
+import { fail, ok, type Result } from '../../domain/result.js';
+import { retryAfterSeconds } from '../../domain/session.js';
+import { answerUnavailable } from '../dependencies.js';
+import type { Analytics } from '../ports/analytics.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdSource } from '../ports/id-source.js';
+import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
+import type { Audience, RealtimeNotifier } from '../ports/realtime-notifier.js';
+import type { TokenVerifier } from '../ports/token-verifier.js';
+import type { Timings } from '../settings.js';
+import { trackLessonEvent } from './track-lesson-event.js';
+
+/** The handshake fields as sent, each a string when present. */
+export interface Handshake {
+  readonly role?: string;
+  readonly orgId?: string;
+  readonly productType?: string;
+  readonly token?: string;
+}
+
+export interface ConnectClientCommand {
+  readonly sid: string;
+  readonly handshake: Handshake;
+}
+
+export interface ConnectedClient {
+  readonly socket: SocketOf;
+  /** The lesson a reconnecting teacher or student was put back into. */
+  readonly lessonId: Id | null;
+}
+
+export type ConnectClientResult = Result<ConnectedClient, DomainError<HandshakeErrorCode>>;
+
+/**
+ * Admits a socket (PROTOCOL §2, §6). Checks run in the contract's order — handshake shape
+ * (`invalid_handshake`), token (`unauthorized`), handshake against token (`forbidden`), cooldown
+ * (`cooldown` with `retryAfterS`) — and a refused socket leaves no trace. Admitted sockets join
+ * their rooms; a TeacherApp's managers hear `teacher_connect`; a reconnect into a lesson rejoins
+ * it and is tracked as `reconnect`. Store failures answer `unavailable`.
+ */
+export class ConnectClient {
+  constructor(
+    private readonly deps: {
+      readonly presence: PresenceStore;
+      readonly notifier: RealtimeNotifier;
+      readonly analytics: Analytics;
+      readonly tokens: TokenVerifier;
+      readonly clock: Clock;
+      readonly ids: IdSource;
+      readonly timings: Timings;
+    },
+  ) {}
+
+  async execute({ sid, handshake }: ConnectClientCommand): Promise<ConnectClientResult> {
+    const { role, productType, token } = handshake;
+    const kind = isRole(role) ? clientKindOf(role, productType) : null;
+    if (!isRole(role) || kind === null) {
+      return fail(domainError('invalid_handshake', 'Unknown role and product_type combination.'));
+    }
+    const orgId = handshake.orgId === undefined ? undefined : parseId(handshake.orgId);
+    if (orgId === null || (orgId === undefined && kind !== 'student_web')) {
+      return fail(domainError('invalid_handshake', 'org_id is missing or not a valid id.'));
+    }
+    if (token === undefined || token === '') {
+      return fail(domainError('unauthorized', 'An access token is required.'));
+    }
+    const verified = await this.deps.tokens.verify(token);
+    if (!verified.ok) return verified;
+    const claims = verified.value;
+    if (claims.role !== role || (orgId !== undefined && orgId !== claims.orgId)) {
+      return fail(
+        domainError('forbidden', 'The handshake role or org_id disagrees with the token.'),
+      );
+    }
+    const identity: ClientIdentity = { userId: claims.userId, orgId: claims.orgId, role, kind };
+    return answerUnavailable(() => this.admit({ identity, sid }));
+  }
+
+  private async admit(socket: SocketOf): Promise<ConnectClientResult> {
+    const { presence, notifier, timings, clock } = this.deps;
+    const { identity, sid } = socket;
+    const teacher = { orgId: identity.orgId, userId: identity.userId };
+    let lessonId: Id | null = null;
+    if (identity.kind === 'teacher_app') {
+      const outcome = await presence.connectTeacher({
+        socket,
+        nowMs: clock.nowMs(),
+        presenceTtlS: timings.presenceTtlS,
+        lessonTtlS: timings.lessonTtlS,
+      });
+      if (outcome.kind === 'cooldown') {
+        return fail({
+          code: 'cooldown',
+          message: 'This teacher was logged out by a manager; try again later.',
+          retryAfterS: retryAfterSeconds(outcome.remainingMs),
+        });
+      }
+      lessonId = outcome.lessonId;
+      await notifier.join(sid, { kind: 'teacher_apps', teacher });
+    } else if (identity.kind === 'student_web') {
+      ({ lessonId } = await presence.connectStudent({ socket, lessonTtlS: timings.lessonTtlS }));
+    } else {
+      await notifier.join(sid, { kind: 'org_managers', orgId: identity.orgId });
+    }
+    if (lessonId !== null) {
+      for (const audience of lessonAudiences(identity, lessonId))
+        await notifier.join(sid, audience);
+      await trackLessonEvent(this.deps, 'reconnect', identity, lessonId);
+    }
+    if (identity.kind === 'teacher_app') {
+      await notifier.emit(
+        { kind: 'org_managers', orgId: identity.orgId },
+        { name: 'teacher_connect', payload: { user_id: identity.userId } },
+      );
+    }
+    return ok({ socket, lessonId });
+  }
+}
+
+/** The rooms a lesson member belongs to: the lesson, and its teachers' room for teachers. */
+export function lessonAudiences(identity: ClientIdentity, lessonId: Id): Audience[] {
+  const audiences: Audience[] = [{ kind: 'lesson', lessonId }];
+  if (identity.kind === 'teacher_app') audiences.push({ kind: 'lesson_teachers', lessonId });
+  return audiences;
+}

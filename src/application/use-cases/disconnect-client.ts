@@ -1,0 +1,60 @@
+import type { Id } from '../../domain/ids.js';
+import type { Analytics } from '../ports/analytics.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdSource } from '../ports/id-source.js';
+import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
+import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+import type { Timings } from '../settings.js';
+import { trackLessonEvent } from './track-lesson-event.js';
+
+export interface DisconnectClientCommand {
+  readonly socket: SocketOf;
+  /** True after `logout`: the socket's presence is gone and its disconnect writes nothing. */
+  readonly loggedOut: boolean;
+}
+
+/**
+ * A socket went away (PROTOCOL §6). A TeacherApp that is still its teacher's current socket moves
+ * to the grace period and its managers hear `teacher_disconnect`; an older socket of the same
+ * teacher changes nothing. Lesson members are tracked as `disconnect`. Rooms are left by the
+ * transport. Resolves to the lesson the socket was in, if any; throws when the store fails, since
+ * there is nobody left to answer (the grace period then starts from the last refresh instead).
+ */
+export class DisconnectClient {
+  constructor(
+    private readonly deps: {
+      readonly presence: PresenceStore;
+      readonly notifier: RealtimeNotifier;
+      readonly analytics: Analytics;
+      readonly clock: Clock;
+      readonly ids: IdSource;
+      readonly timings: Timings;
+    },
+  ) {}
+
+  async execute({ socket, loggedOut }: DisconnectClientCommand): Promise<{ lessonId: Id | null }> {
+    const { presence, notifier, timings, clock } = this.deps;
+    const { identity } = socket;
+    if (identity.kind === 'manager_web' || loggedOut) return { lessonId: null };
+    const outcome =
+      identity.kind === 'teacher_app'
+        ? await presence.disconnectTeacher({
+            socket,
+            nowMs: clock.nowMs(),
+            graceS: timings.disconnectGraceS,
+            lessonTtlS: timings.lessonTtlS,
+          })
+        : await presence.disconnectStudent({ socket, lessonTtlS: timings.lessonTtlS });
+    if (!outcome.current) return { lessonId: null };
+    if (outcome.lessonId !== null) {
+      await trackLessonEvent(this.deps, 'disconnect', identity, outcome.lessonId);
+    }
+    if (identity.kind === 'teacher_app') {
+      await notifier.emit(
+        { kind: 'org_managers', orgId: identity.orgId },
+        { name: 'teacher_disconnect', payload: { user_id: identity.userId } },
+      );
+    }
+    return { lessonId: outcome.lessonId };
+  }
+}

@@ -1,0 +1,81 @@
+import { type DomainError, domainError } from '../../domain/errors.js';
+import type { Id } from '../../domain/ids.js';
+import { fail, ok, type Result } from '../../domain/result.js';
+import { answerUnavailable } from '../dependencies.js';
+import type { Clock } from '../ports/clock.js';
+import type { LessonRepository } from '../ports/lesson-repository.js';
+import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
+import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+
+export interface SetStudentNameCommand {
+  readonly socket: SocketOf;
+  readonly lessonId: Id;
+  readonly studentId: Id;
+  readonly displayName: string;
+  readonly seatId: string;
+}
+
+export type SetStudentNameError = DomainError<
+  'forbidden' | 'not_in_lesson' | 'seat_not_found' | 'seat_taken' | 'unavailable'
+>;
+
+const SEAT_ERRORS = {
+  not_in_lesson: 'Join the lesson before choosing a seat.',
+  seat_not_found: 'That seat does not exist in this lesson.',
+  seat_taken: 'Another student has taken that seat.',
+} as const;
+
+/**
+ * A student picks a seat and a display name (PROTOCOL §6). `forbidden` unless the caller is the
+ * StudentWeb of `studentId`. The seat is claimed atomically (`not_in_lesson`, `seat_not_found`,
+ * `seat_taken`), the attendance row upserted, and the lesson's teacher told. When the database
+ * write fails the seat claim is taken back, so a failed request changes nothing.
+ */
+export class SetStudentName {
+  constructor(
+    private readonly deps: {
+      readonly presence: PresenceStore;
+      readonly lessons: LessonRepository;
+      readonly notifier: RealtimeNotifier;
+      readonly clock: Clock;
+    },
+  ) {}
+
+  execute(
+    command: SetStudentNameCommand,
+  ): Promise<Result<{ seat_id: string; display_name: string }, SetStudentNameError>> {
+    return answerUnavailable(
+      async (): Promise<Result<{ seat_id: string; display_name: string }, SetStudentNameError>> => {
+        const { socket, lessonId, studentId, displayName, seatId } = command;
+        if (socket.identity.kind !== 'student_web' || studentId !== socket.identity.userId) {
+          return fail(domainError('forbidden', 'Students can only name themselves.'));
+        }
+        const { presence } = this.deps;
+        const claim = await presence.claimSeat({ lessonId, studentId, seatId });
+        if (!claim.ok) return fail(domainError(claim.error, SEAT_ERRORS[claim.error]));
+        try {
+          await this.deps.lessons.recordAttendance(
+            { lessonId, studentId, displayName, seatId },
+            this.deps.clock.nowMs(),
+          );
+        } catch (error) {
+          await presence.revertSeatClaim({
+            lessonId,
+            studentId,
+            seatId,
+            releasedSeatId: claim.value.releasedSeatId,
+          });
+          throw error;
+        }
+        await this.deps.notifier.emit(
+          { kind: 'lesson_teachers', lessonId },
+          {
+            name: 'set_student_name',
+            payload: { display_name: displayName, seat_id: seatId, student_id: studentId },
+          },
+        );
+        return ok({ seat_id: seatId, display_name: displayName });
+      },
+    );
+  }
+}
