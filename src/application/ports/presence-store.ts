@@ -25,6 +25,14 @@ export interface DisconnectOutcome {
   readonly lessonId: Id | null;
 }
 
+/** What a successful seat claim changed, so that it can be taken back. */
+export interface SeatChange {
+  /** The student already sat there: nothing changed. */
+  readonly alreadyHeld: boolean;
+  /** The seat the student left to take this one. */
+  readonly releasedSeatId: string | null;
+}
+
 export interface SessionClaim {
   readonly epoch: SessionEpoch;
 }
@@ -58,8 +66,11 @@ export interface PresenceStore {
   }): Promise<{ readonly lessonId: Id | null }>;
 
   /**
-   * Keeps connected teachers' alive hashes and deadlines fresh. A socket that is no longer the
-   * teacher's current one, or whose presence was logged out, is skipped.
+   * Keeps connected teachers' alive hashes and deadlines fresh (TTL `presenceTtlS`, login_time
+   * kept). A socket that is no longer the teacher's current one in the directory, or whose alive
+   * hash is gone (logged out, or already expired), is skipped. When the directory entry itself is
+   * gone — the store was restarted empty — the socket registers again as on connect (new epoch,
+   * no lesson), so presence heals without waiting for the client to reconnect.
    */
   refreshTeachers(input: {
     readonly sockets: readonly SocketOf[];
@@ -123,19 +134,17 @@ export interface PresenceStore {
     readonly lessonId: Id;
     readonly studentId: Id;
     readonly seatId: string;
-  }): Promise<
-    Result<
-      { readonly releasedSeatId: string | null },
-      'not_in_lesson' | 'seat_not_found' | 'seat_taken'
-    >
-  >;
+  }): Promise<Result<SeatChange, 'not_in_lesson' | 'seat_not_found' | 'seat_taken'>>;
 
-  /** Takes back a successful `claimSeat` whose request failed later. */
+  /**
+   * Takes back a successful `claimSeat` whose request failed later: the seat is freed again
+   * (unless the student already held it) and a released seat returned to the student if still free.
+   */
   revertSeatClaim(input: {
     readonly lessonId: Id;
     readonly studentId: Id;
     readonly seatId: string;
-    readonly releasedSeatId: string | null;
+    readonly change: SeatChange;
   }): Promise<void>;
 
   /** Teachers whose deadline passed at `nowMs` and who are not under a claim: candidates to end. */

@@ -63,7 +63,7 @@ export class SetStudentName {
             lessonId,
             studentId,
             seatId,
-            releasedSeatId: claim.value.releasedSeatId,
+            change: claim.value,
           });
           throw error;
         }
