@@ -20,7 +20,8 @@ const FORBIDDEN_CALLS: ReadonlyArray<[RegExp, string]> = [
   [/\bconsole\./, 'console'],
 ];
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function* sourceFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -31,7 +32,7 @@ function* sourceFiles(dir: string): Generator<string> {
 }
 
 /** Every rule the file breaks, as readable sentences. */
-export function violations(file: string, text: string, allowedDirs: readonly string[]): string[] {
+function violations(file: string, text: string, allowedDirs: readonly string[]): string[] {
   const found: string[] = [];
   for (const match of text.matchAll(IMPORT)) {
     const specifier = match[1] ?? match[2] ?? '';
