@@ -150,6 +150,9 @@ export interface PresenceStore {
   /** Teachers whose deadline passed at `nowMs` and who are not under a claim: candidates to end. */
   dueSessionEnds(nowMs: number, limit: number): Promise<TeacherRef[]>;
 
+  /** The earliest pending deadline (claimed ones included), so a node can wake up right then. */
+  nextDueAtMs(): Promise<number | null>;
+
   /**
    * Claims the end of a teacher's expired session. Succeeds for exactly one caller while the
    * alive hash is gone and the deadline has passed; the claim is a lease of `leaseMs`, after which
