@@ -1,0 +1,72 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration } from '@mikro-orm/migrations';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+/**
+ * The shipped migrations, in code so the service never reads a migrations folder at run time.
+ * Each one is written out in SQL so the schema of PROTOCOL §8 is visible here as it will exist;
+ * `entities.ts` describes the same tables and a test checks they agree. Never edit an applied
+ * migration: add the next one to the list.
+ */
+class CreateClassroomTables extends Migration {
+  override up(): void {
+    this.addSql(`create table "lesson" (
+      "id" text not null,
+      "org_id" text not null,
+      "teacher_id" text not null,
+      "title" text null,
+      "seat_count" int not null default 30,
+      "status" text not null default 'active',
+      "started_at" timestamptz null,
+      "ended_at" timestamptz null,
+      constraint "lesson_pkey" primary key ("id")
+    );`);
+    // Session end looks lessons up by teacher and status.
+    this.addSql(
+      `create index "lesson_teacher_status_idx" on "lesson" ("org_id", "teacher_id", "status");`,
+    );
+
+    this.addSql(`create table "student_attend" (
+      "id" bigserial primary key,
+      "lesson_id" text not null,
+      "student_id" text not null,
+      "display_name" text null,
+      "seat_id" text null,
+      "created_at" timestamptz not null default now(),
+      "updated_at" timestamptz not null default now(),
+      constraint "student_attend_lesson_student_unique" unique ("lesson_id", "student_id")
+    );`);
+
+    for (const table of ['quiz', 'task']) {
+      this.addSql(`create table "${table}" (
+        "id" text not null,
+        "lesson_id" text not null,
+        "status" text not null,
+        "closed_at" timestamptz null,
+        constraint "${table}_pkey" primary key ("id")
+      );`);
+      // Closing a lesson's open work finds it by lesson.
+      this.addSql(`create index "${table}_lesson_idx" on "${table}" ("lesson_id");`);
+    }
+
+    for (const table of ['student_attend', 'quiz', 'task']) {
+      this.addSql(
+        `alter table "${table}" add constraint "${table}_lesson_id_foreign" foreign key ("lesson_id") references "lesson" ("id") on update cascade;`,
+      );
+    }
+  }
+}
+
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261126000000_create_classroom_tables', class: CreateClassroomTables },
+];
+
+/**
+ * Applies the shipped migrations that the database has not seen yet, all in one transaction, and
+ * returns their names (none when the schema is up to date). Creates the database when it does not
+ * exist. `orm` must come from `openOrm`, which registers the migrator and the list.
+ */
+export async function migrateDatabase(orm: MikroORM): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((migration) => migration.name);
+}
