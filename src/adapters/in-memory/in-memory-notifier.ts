@@ -1,0 +1,111 @@
+import type {
+  Audience,
+  RealtimeNotifier,
+  ServerEvent,
+} from '../../application/ports/realtime-notifier.js';
+import type { TeacherRef } from '../../domain/clients.js';
+import { appendBounded } from './bounded.js';
+
+export interface NotifierHooks {
+  /** An event reached a socket. */
+  deliver?(sid: string, event: ServerEvent): void;
+  /** The server disconnected a socket (force logout); its holder should run DisconnectClient. */
+  disconnect?(sid: string): void;
+}
+
+export interface Delivery {
+  readonly sid: string;
+  readonly event: ServerEvent;
+}
+
+/** One room per audience; ids never contain ':', so org `7` and lesson `7` stay apart. */
+function roomOf(audience: Audience): string {
+  switch (audience.kind) {
+    case 'org_managers':
+      return `org_managers:${audience.orgId}`;
+    case 'lesson':
+      return `lesson:${audience.lessonId}`;
+    case 'lesson_teachers':
+      return `lesson_teachers:${audience.lessonId}`;
+    case 'teacher_apps':
+      return `teacher_apps:${audience.teacher.orgId}:${audience.teacher.userId}`;
+  }
+}
+
+/**
+ * Rooms and deliveries in memory: the notifier of unit tests and of the simulator, where K
+ * simulated nodes share one instance as Socket.IO nodes share rooms over the Redis adapter.
+ * A socket takes part once `connect(sid)` is called and until `disconnect(sid)`; joins of unknown
+ * sockets are ignored, as a socket that went away cannot be put back into a room. The last
+ * `capacity` deliveries are kept in `delivered`; `takeDelivered()` reads and clears them.
+ */
+export class InMemoryNotifier implements RealtimeNotifier {
+  readonly delivered: Delivery[] = [];
+  private readonly rooms = new Map<string, Set<string>>();
+  /** Connected sockets and the rooms each is in. */
+  private readonly sockets = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly hooks: NotifierHooks = {},
+    private readonly capacity = 10_000,
+  ) {}
+
+  connect(sid: string): void {
+    if (!this.sockets.has(sid)) this.sockets.set(sid, new Set());
+  }
+
+  /** The socket went away: it leaves every room. */
+  disconnect(sid: string): void {
+    for (const room of this.sockets.get(sid) ?? []) {
+      const members = this.rooms.get(room);
+      members?.delete(sid);
+      if (members?.size === 0) this.rooms.delete(room);
+    }
+    this.sockets.delete(sid);
+  }
+
+  isConnected(sid: string): boolean {
+    return this.sockets.has(sid);
+  }
+
+  membersOf(audience: Audience): string[] {
+    return [...(this.rooms.get(roomOf(audience)) ?? [])];
+  }
+
+  takeDelivered(): Delivery[] {
+    return this.delivered.splice(0, this.delivered.length);
+  }
+
+  async join(sid: string, audience: Audience): Promise<void> {
+    const joined = this.sockets.get(sid);
+    if (joined === undefined) return;
+    const room = roomOf(audience);
+    joined.add(room);
+    let members = this.rooms.get(room);
+    if (members === undefined) {
+      members = new Set();
+      this.rooms.set(room, members);
+    }
+    members.add(sid);
+  }
+
+  async emit(audience: Audience, event: ServerEvent): Promise<void> {
+    for (const sid of this.membersOf(audience)) this.deliver(sid, event);
+  }
+
+  async forceOut(teacher: TeacherRef, sid: string | null, event: ServerEvent): Promise<number> {
+    const targets = new Set(this.membersOf({ kind: 'teacher_apps', teacher }));
+    if (sid !== null && this.sockets.has(sid)) targets.add(sid);
+    for (const target of targets) this.deliver(target, event);
+    for (const target of targets) {
+      this.disconnect(target);
+      this.hooks.disconnect?.(target);
+    }
+    return targets.size;
+  }
+
+  private deliver(sid: string, event: ServerEvent): void {
+    appendBounded(this.delivered, { sid, event }, this.capacity);
+    this.hooks.deliver?.(sid, event);
+  }
+}
