@@ -24,20 +24,6 @@ export interface OrmOptions {
 }
 
 /**
- * Whether `value` is a PostgreSQL URL this adapter can open: `postgres:` or `postgresql:` with a
- * host and a database name.
- */
-export function isDatabaseUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (
-    (url.protocol === 'postgres:' || url.protocol === 'postgresql:') &&
-    url.hostname !== '' &&
-    url.pathname.length > 1
-  );
-}
-
-/**
  * Opens the pool lazily: nothing is connected until the first query, so a service can start (and
  * report itself not ready) while the database is down. The database is never created here; only
  * `migrateDatabase` creates a missing one.
