@@ -1,0 +1,341 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Namespace, Server } from 'socket.io';
+import {
+  type Socket as ClientSocket,
+  io,
+  type ManagerOptions,
+  type SocketOptions,
+} from 'socket.io-client';
+import type { DependencyContainer } from 'tsyringe';
+import { VirtualClock } from '../../../sim/virtual-clock.js';
+import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
+import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
+import {
+  attachGateway,
+  type Gateway,
+  type GatewayObserver,
+} from '../../../src/adapters/socket-io/gateway.js';
+import { SocketIoNotifier } from '../../../src/adapters/socket-io/socket-io-notifier.js';
+import {
+  CLASSROOM_NAMESPACE,
+  createSocketServer,
+  SOCKET_PATH,
+} from '../../../src/adapters/socket-io/socket-server.js';
+import type { RealtimeNotifier } from '../../../src/application/ports/realtime-notifier.js';
+import { buildContainer, resolve } from '../../../src/composition-root.js';
+import type { Role } from '../../../src/domain/clients.js';
+import type { Lesson } from '../../../src/domain/lesson.js';
+
+export const SECRET = 'gateway-test-secret-0123456789abcdef';
+
+/** Two orgs and a tenant trap: org `7` and lesson `7` (of `north`) share an id. */
+export const LESSONS: Lesson[] = [
+  lesson({ id: 'math', orgId: 'north', teacherId: 't-ada' }),
+  lesson({ id: 'art', orgId: 'north', teacherId: 't-grace', status: 'scheduled' }),
+  lesson({ id: 'old', orgId: 'north', teacherId: 't-ada', status: 'ended' }),
+  lesson({ id: '7', orgId: 'north', teacherId: 't-bob' }),
+  lesson({ id: 'south-1', orgId: 'south', teacherId: 't-sam' }),
+  lesson({ id: 'seven-1', orgId: '7', teacherId: 't-7' }),
+];
+
+function lesson(row: Pick<Lesson, 'id' | 'orgId' | 'teacherId'> & Partial<Lesson>): Lesson {
+  return { title: null, seatCount: 4, status: 'active', ...row };
+}
+
+export interface Identity {
+  readonly sub: string;
+  readonly org: string;
+  readonly role: Role;
+}
+
+export interface Recorded {
+  readonly event: string;
+  readonly args: unknown[];
+}
+
+/** A client as a test drives it: the socket plus every event it received, in order. */
+export interface Client {
+  readonly socket: ClientSocket;
+  readonly received: Recorded[];
+  /** Payloads of the received events named `event`. */
+  events(event: string): unknown[];
+  /** The first `event` that arrives (or already arrived and was not taken yet). */
+  next(event: string): Promise<unknown>;
+  /**
+   * Resolves once every event the server emitted to this client before the call has arrived: an
+   * acknowledged request on the same connection is answered after them.
+   */
+  settle(): Promise<void>;
+}
+
+export type Transport = 'default' | 'websocket';
+
+export interface ObserverCall {
+  readonly call: 'connected' | 'disconnected' | 'handled';
+  readonly args: unknown[];
+}
+
+export interface ClassroomParts {
+  readonly url: string;
+  readonly io: Server;
+  readonly namespace: Namespace;
+  readonly gateway: Gateway;
+  readonly container: DependencyContainer;
+  readonly clock: VirtualClock;
+  readonly presence: InMemoryPresenceStore;
+  readonly lessons: InMemoryLessonRepository;
+  readonly notifier: FaultyNotifier;
+  /** Every pino line the gateway wrote, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  readonly observed: ObserverCall[];
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 with the Socket.IO gateway in front of the real use cases from
+ * the composition root, on embedded in-memory adapters and a virtual clock the test moves.
+ */
+export class Classroom {
+  readonly clients: ClientSocket[] = [];
+
+  private constructor(readonly parts: ClassroomParts) {}
+
+  static async start(
+    options: { rateLimit?: { perS: number; burst: number }; lessons?: Lesson[] } = {},
+  ): Promise<Classroom> {
+    const http = createServer();
+    const ioServer = createSocketServer(http);
+    const namespace = ioServer.of(CLASSROOM_NAMESPACE);
+    const clock = new VirtualClock();
+    const presence = new InMemoryPresenceStore(clock);
+    const lessons = new InMemoryLessonRepository({
+      lessons: options.lessons ?? LESSONS,
+      quizzes: [{ id: 'quiz-1', lessonId: 'math', status: 'open' }],
+      tasks: [],
+    });
+    const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
+    const container = buildContainer({
+      jwt: { secret: SECRET },
+      overrides: { clock, presence, lessons, notifier },
+    });
+    const logs: Array<Record<string, unknown>> = [];
+    const observed: ObserverCall[] = [];
+    const observer: GatewayObserver = {
+      connected: (...args) => observed.push({ call: 'connected', args }),
+      disconnected: (...args) => observed.push({ call: 'disconnected', args }),
+      handled: (...args) => observed.push({ call: 'handled', args }),
+    };
+    const gateway = attachGateway(namespace, {
+      useCases: {
+        connectClient: resolve(container, 'connectClient'),
+        disconnectClient: resolve(container, 'disconnectClient'),
+        joinLesson: resolve(container, 'joinLesson'),
+        logout: resolve(container, 'logout'),
+        forceLogout: resolve(container, 'forceLogout'),
+        setStudentName: resolve(container, 'setStudentName'),
+      },
+      clock,
+      rateLimit: options.rateLimit ?? { perS: 20, burst: 40 },
+      logger: pino({ level: 'debug' }, lineCollector(logs)),
+      observer,
+    });
+    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+    const { port } = http.address() as AddressInfo;
+    return new Classroom({
+      url: `http://127.0.0.1:${port}`,
+      io: ioServer,
+      namespace,
+      gateway,
+      container,
+      clock,
+      presence,
+      lessons,
+      notifier,
+      logs,
+      observed,
+    });
+  }
+
+  get clock() {
+    return this.parts.clock;
+  }
+
+  /** Ends every session whose grace period is over, as the periodic sweep does. */
+  sweep(): Promise<number> {
+    return resolve(this.parts.container, 'sweepOverdueSessions').execute();
+  }
+
+  token(identity: Identity, ttlS = 3_600): Promise<string> {
+    return signAccessToken({
+      secret: SECRET,
+      sub: identity.sub,
+      orgId: identity.org,
+      role: identity.role,
+      ttlS,
+      nowS: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /** A socket.io-client socket to the classroom namespace, not yet connected. */
+  socket(options: Partial<ManagerOptions & SocketOptions>, transport: Transport = 'default') {
+    const socket = io(`${this.parts.url}${CLASSROOM_NAMESPACE}`, {
+      path: SOCKET_PATH,
+      reconnection: false,
+      forceNew: true,
+      autoConnect: false,
+      ...(transport === 'websocket' ? { transports: ['websocket'] } : {}),
+      ...options,
+    });
+    this.clients.push(socket);
+    return socket;
+  }
+
+  /** Connects with the handshake of a real client of that kind; rejects with the refusal. */
+  async connect(
+    identity: Identity,
+    options: { transport?: Transport; productType?: 'manager'; viaAuth?: boolean } = {},
+  ): Promise<Client> {
+    const token = await this.token(identity);
+    const fields: Record<string, string> = {
+      role: identity.role,
+      org_id: identity.org,
+      auth: token,
+      ...(options.productType === undefined ? {} : { product_type: options.productType }),
+    };
+    const socket = this.socket(
+      options.viaAuth ? { auth: fields } : { query: fields },
+      options.transport,
+    );
+    const client = record(socket);
+    await connected(socket);
+    return client;
+  }
+
+  teacher(sub: string, org = 'north', transport?: Transport) {
+    return this.connect({ sub, org, role: 'teacher' }, { transport });
+  }
+
+  student(sub: string, org = 'north', transport?: Transport) {
+    return this.connect({ sub, org, role: 'student' }, { transport });
+  }
+
+  manager(sub: string, org = 'north', role: Role = 'admin', transport?: Transport) {
+    return this.connect({ sub, org, role }, { productType: 'manager', transport });
+  }
+
+  /**
+   * Disconnects a client and resolves once the server has run its DisconnectClient: with the
+   * in-memory adapters that work finishes within the turn of the event loop that saw it leave.
+   */
+  async leave(client: Client): Promise<void> {
+    const serverSide = this.parts.namespace.sockets.get(client.socket.id ?? '');
+    if (serverSide === undefined) throw new Error('the client is not connected');
+    const gone = new Promise((done) => serverSide.once('disconnect', done));
+    client.socket.disconnect();
+    await gone;
+    await new Promise((done) => setImmediate(done));
+  }
+
+  /** The handshake refusal a socket gets: `err.message` and `err.data`. */
+  async refusal(options: Partial<ManagerOptions & SocketOptions>, transport?: Transport) {
+    const socket = this.socket(options, transport);
+    return refusalOf(socket);
+  }
+
+  errorLogs(): Array<Record<string, unknown>> {
+    return this.parts.logs.filter((line) => (line.level as number) >= 50);
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.clients) socket.disconnect();
+    await this.parts.gateway.close();
+    await this.parts.io.close();
+  }
+}
+
+/** A notifier that can be told to fail, to see how the gateway copes with a bug in the core. */
+export class FaultyNotifier implements RealtimeNotifier {
+  failEmits = false;
+
+  constructor(private readonly inner: RealtimeNotifier) {}
+
+  join: RealtimeNotifier['join'] = (sid, audience) => this.inner.join(sid, audience);
+
+  forceOut: RealtimeNotifier['forceOut'] = (teacher, sid, event) =>
+    this.inner.forceOut(teacher, sid, event);
+
+  emit: RealtimeNotifier['emit'] = async (audience, event) => {
+    if (this.failEmits) throw new Error('notifier exploded');
+    await this.inner.emit(audience, event);
+  };
+}
+
+function lineCollector(lines: Array<Record<string, unknown>>): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+}
+
+export function record(socket: ClientSocket): Client {
+  const received: Recorded[] = [];
+  const waiting: Array<{ event: string; resolve: (payload: unknown) => void }> = [];
+  const taken = new Set<Recorded>();
+  socket.onAny((event: string, ...args: unknown[]) => {
+    const entry = { event, args };
+    received.push(entry);
+    const index = waiting.findIndex((waiter) => waiter.event === event);
+    if (index >= 0) {
+      taken.add(entry);
+      waiting.splice(index, 1)[0]?.resolve(args[0]);
+    }
+  });
+  return {
+    socket,
+    received,
+    events: (event) => received.filter((entry) => entry.event === event).map((e) => e.args[0]),
+    next(event) {
+      const ready = received.find((entry) => entry.event === event && !taken.has(entry));
+      if (ready !== undefined) {
+        taken.add(ready);
+        return Promise.resolve(ready.args[0]);
+      }
+      return new Promise((resolve) => waiting.push({ event, resolve }));
+    },
+    async settle() {
+      await socket.timeout(5_000).emitWithAck('__settle__', {});
+    },
+  };
+}
+
+export function connected(socket: ClientSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+    socket.connect();
+  });
+}
+
+export function refusalOf(socket: ClientSocket): Promise<{ message: string; data: unknown }> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('the handshake was accepted')));
+    socket.once('connect_error', (error: Error & { data?: unknown }) =>
+      resolve({ message: error.message, data: error.data }),
+    );
+    socket.connect();
+  });
+}
+
+/** Resolves with the reason of the socket's next disconnect. */
+export function disconnection(socket: ClientSocket): Promise<string> {
+  return new Promise((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+}
+
+export function ack(socket: ClientSocket, event: string, ...args: unknown[]): Promise<unknown> {
+  return socket.timeout(5_000).emitWithAck(event, ...args);
+}

@@ -1,0 +1,204 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ack, Classroom, disconnection, type Transport } from './classroom-harness.js';
+
+const ALL_FREE = { '1': '', '2': '', '3': '', '4': '' };
+
+describe.each<Transport>(['default', 'websocket'])(
+  'Gateway events over the %s transport',
+  (transport) => {
+    let classroom: Classroom;
+
+    beforeEach(async () => {
+      classroom = await Classroom.start();
+    });
+
+    afterEach(async () => {
+      await classroom.stop();
+    });
+
+    const teacher = (sub = 't-ada') => classroom.teacher(sub, 'north', transport);
+    const student = (sub: string) => classroom.student(sub, 'north', transport);
+    const manager = () => classroom.manager('m-linus', 'north', 'admin', transport);
+
+    it('tells the org’s managers when a teacher connects and disconnects', async () => {
+      const linus = await manager();
+      const ada = await teacher();
+      expect(await linus.next('teacher_connect')).toEqual({ user_id: 't-ada' });
+      ada.socket.disconnect();
+      expect(await linus.next('teacher_disconnect')).toEqual({ user_id: 't-ada' });
+    });
+
+    it('lets a teacher and a student join a lesson and answers with its seats', async () => {
+      const ada = await teacher();
+      const sam = await student('s-1');
+      expect(
+        await ack(ada.socket, 'join_lesson', {
+          user_id: 't-ada',
+          lesson_id: 'math',
+          role: 'teacher',
+        }),
+      ).toEqual({ ok: true, data: { lesson_id: 'math', seats: ALL_FREE } });
+      expect(
+        await ack(sam.socket, 'join_lesson', {
+          user_id: 's-1',
+          lesson_id: 'math',
+          role: 'student',
+        }),
+      ).toEqual({ ok: true, data: { lesson_id: 'math', seats: ALL_FREE } });
+    });
+
+    it('starts a scheduled lesson when its teacher joins', async () => {
+      const grace = await teacher('t-grace');
+      await ack(grace.socket, 'join_lesson', {
+        user_id: 't-grace',
+        lesson_id: 'art',
+        role: 'teacher',
+      });
+      const art = classroom.parts.lessons.snapshot().lessons.find((row) => row.id === 'art');
+      expect(art).toMatchObject({ status: 'active', startedAtMs: classroom.clock.nowMs() });
+    });
+
+    it('tells only the lesson’s teacher when a student takes a seat', async () => {
+      const linus = await manager();
+      const ada = await teacher();
+      const bob = await teacher('t-bob');
+      const sam = await student('s-1');
+      const kim = await student('s-2');
+      await ack(ada.socket, 'join_lesson', {
+        user_id: 't-ada',
+        lesson_id: 'math',
+        role: 'teacher',
+      });
+      await ack(bob.socket, 'join_lesson', { user_id: 't-bob', lesson_id: '7', role: 'teacher' });
+      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+      await ack(kim.socket, 'join_lesson', { user_id: 's-2', lesson_id: 'math', role: 'student' });
+
+      const answer = await ack(sam.socket, 'set_student_name', {
+        lesson_id: 'math',
+        display_name: ' Sam ',
+        seat_id: 3,
+        student_id: 's-1',
+      });
+
+      expect(answer).toEqual({ ok: true, data: { seat_id: '3', display_name: 'Sam' } });
+      expect(await ada.next('set_student_name')).toEqual({
+        display_name: 'Sam',
+        seat_id: '3',
+        student_id: 's-1',
+      });
+      await Promise.all([bob, kim, linus].map((client) => client.settle()));
+      for (const bystander of [bob, kim, linus]) {
+        expect(bystander.events('set_student_name')).toEqual([]);
+      }
+    });
+
+    it.each(['logout', 'log_out'])(
+      'logs the teacher out on %s and its disconnect then tells nobody',
+      async (event) => {
+        const linus = await manager();
+        const ada = await teacher();
+        await linus.next('teacher_connect');
+
+        expect(await ack(ada.socket, event, { user_id: 't-ada', org_id: 'north' })).toEqual({
+          ok: true,
+          data: {},
+        });
+        expect(await linus.next('logout')).toEqual({ user_id: 't-ada' });
+        expect(classroom.parts.gateway.presenceSockets()).toEqual([]);
+
+        await classroom.leave(ada);
+        await linus.settle();
+        expect(linus.events('teacher_disconnect')).toEqual([]);
+        expect(classroom.parts.presence.dump()).not.toHaveProperty('alive:org_north_user_t-ada');
+      },
+    );
+
+    it('forces a teacher out: force_logout arrives before the disconnect, then a cooldown', async () => {
+      const linus = await manager();
+      const ada = await teacher();
+      const order: string[] = [];
+      ada.socket.on('force_logout', () => order.push('force_logout'));
+      const gone = disconnection(ada.socket).then((reason) => order.push(reason));
+
+      expect(
+        await ack(linus.socket, 'force_logout', { user_id: 't-ada', org_id: 'north' }),
+      ).toEqual({
+        ok: true,
+        data: { delivered: true },
+      });
+      await gone;
+      expect(order).toEqual(['force_logout', 'io server disconnect']);
+      expect(ada.events('force_logout')).toEqual([{ user_id: 't-ada' }]);
+      expect(await linus.next('teacher_disconnect')).toEqual({ user_id: 't-ada' });
+
+      classroom.clock.advance(299_500);
+      await expect(teacher()).rejects.toMatchObject({
+        message: 'cooldown',
+        data: { message: expect.any(String), retry_after_s: 1 },
+      });
+    });
+
+    it('answers delivered false when the teacher is not connected', async () => {
+      const linus = await manager();
+      expect(
+        await ack(linus.socket, 'force_logout', { user_id: 't-ada', org_id: 'north' }),
+      ).toEqual({
+        ok: true,
+        data: { delivered: false },
+      });
+    });
+
+    it('ends the lesson for everyone in it once the teacher’s grace period is over', async () => {
+      const linus = await manager();
+      const ada = await teacher();
+      const sam = await student('s-1');
+      await ack(ada.socket, 'join_lesson', {
+        user_id: 't-ada',
+        lesson_id: 'math',
+        role: 'teacher',
+      });
+      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+      await classroom.leave(ada);
+
+      expect(await classroom.sweep()).toBe(0);
+      classroom.clock.advance(300_000);
+      expect(await classroom.sweep()).toBe(1);
+
+      expect(await sam.next('lesson_ended')).toEqual({ lesson_id: 'math' });
+      expect(await linus.next('logout')).toEqual({ user_id: 't-ada' });
+      expect(
+        await ack(sam.socket, 'join_lesson', {
+          user_id: 's-1',
+          lesson_id: 'math',
+          role: 'student',
+        }),
+      ).toMatchObject({ ok: false, error: { code: 'lesson_ended' } });
+    });
+
+    it('puts a reconnecting student back into its lesson', async () => {
+      const ada = await teacher();
+      const sam = await student('s-1');
+      await ack(ada.socket, 'join_lesson', {
+        user_id: 't-ada',
+        lesson_id: 'math',
+        role: 'teacher',
+      });
+      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+      await classroom.leave(sam);
+      const again = await student('s-1');
+
+      expect(
+        await ack(again.socket, 'set_student_name', {
+          lesson_id: 'math',
+          display_name: 'Sam',
+          seat_id: '1',
+          student_id: 's-1',
+        }),
+      ).toMatchObject({ ok: true });
+      await classroom.leave(ada);
+      classroom.clock.advance(300_000);
+      await classroom.sweep();
+      expect(await again.next('lesson_ended')).toEqual({ lesson_id: 'math' });
+    });
+  },
+);
