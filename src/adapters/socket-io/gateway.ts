@@ -15,7 +15,7 @@ import type { ClientKind } from '../../domain/clients.js';
 import { type DomainError, domainError, type ErrorCode } from '../../domain/errors.js';
 import { fail, type Result } from '../../domain/result.js';
 import { EVENT_SCHEMAS, parsePayload } from './event-schemas.js';
-import { readHandshake } from './handshake.js';
+import { queryOf, readHandshake } from './handshake.js';
 import { type RateLimit, TokenBucket } from './rate-limiter.js';
 import type { SocketState } from './socket-state.js';
 
@@ -180,7 +180,10 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   async function admit(socket: Socket): Promise<ExtendedError | undefined> {
     const log = logger.child({ sid: socket.id });
-    const handshake = readHandshake(socket.handshake);
+    const handshake = readHandshake({
+      auth: socket.handshake.auth,
+      query: queryOf(socket.request.url),
+    });
     if (!handshake.ok) return refusal(handshake.error);
     if (closing) return refusal(unavailable());
     let result: Awaited<ReturnType<ConnectClient['execute']>>;

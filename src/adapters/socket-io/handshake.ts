@@ -17,6 +17,21 @@ function ownValue(source: unknown, name: string): unknown {
   return (source as Record<string, unknown>)[name];
 }
 
+/** A query parameter: its value, an array when repeated, undefined when absent. */
+function queryValue(query: URLSearchParams, name: string): unknown {
+  const values = query.getAll(name);
+  return values.length > 1 ? values : values[0];
+}
+
+/**
+ * The query string of the handshake request as sent. Engine.IO keeps only the last of repeated
+ * parameters; reading them all lets a repeated one be refused instead of silently picked.
+ */
+export function queryOf(requestUrl: string | undefined): URLSearchParams {
+  const start = requestUrl?.indexOf('?') ?? -1;
+  return new URLSearchParams(start < 0 ? '' : requestUrl?.slice(start));
+}
+
 /** A single string; a JSON integer (an `org_id` in the auth object) becomes its decimal string. */
 function asText(value: unknown): string | null {
   if (typeof value === 'string') return value;
@@ -31,13 +46,14 @@ function asText(value: unknown): string | null {
  */
 export function readHandshake(source: {
   readonly auth: unknown;
-  readonly query: unknown;
+  readonly query: URLSearchParams;
 }): Result<Handshake, DomainError<'invalid_handshake'>> {
   const handshake: Record<string, string> = {};
   for (const [key, names] of FIELDS) {
-    const value = [source.auth, source.query]
-      .flatMap((from) => names.map((name) => ownValue(from, name)))
-      .find((candidate) => candidate !== undefined);
+    const value = [
+      ...names.map((name) => ownValue(source.auth, name)),
+      ...names.map((name) => queryValue(source.query, name)),
+    ].find((candidate) => candidate !== undefined);
     if (value === undefined) continue;
     const text = asText(value);
     if (text === null) {
