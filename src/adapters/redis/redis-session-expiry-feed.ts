@@ -110,6 +110,7 @@ export class RedisSessionExpiryFeed implements SessionExpiryFeed {
     try {
       await this.enableNotifications(client);
       await client.subscribe(channel);
+      this.log.info({ channel }, 'Listening for expired alive hashes');
     } catch (error) {
       // A connection that is up but not subscribed would hear nothing for good: start over.
       this.log.warn({ err: error }, 'Could not subscribe to expiry notifications; reconnecting');
