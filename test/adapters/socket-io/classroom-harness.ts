@@ -18,6 +18,7 @@ import {
   attachGateway,
   type Gateway,
   type GatewayObserver,
+  type GatewayUseCases,
 } from '../../../src/adapters/socket-io/gateway.js';
 import { SocketIoNotifier } from '../../../src/adapters/socket-io/socket-io-notifier.js';
 import {
@@ -161,6 +162,11 @@ export class Classroom {
 
   get clock() {
     return this.parts.clock;
+  }
+
+  /** A service of the container, the same instance the gateway uses. */
+  useCase<K extends keyof GatewayUseCases>(key: K): GatewayUseCases[K] {
+    return resolve(this.parts.container, key);
   }
 
   /** Ends every session whose grace period is over, as the periodic sweep does. */
