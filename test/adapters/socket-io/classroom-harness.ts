@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { Namespace, Server } from 'socket.io';
+import type { Namespace, Server, ServerOptions } from 'socket.io';
 import {
   type Socket as ClientSocket,
   io,
@@ -80,15 +80,31 @@ export interface ObserverCall {
   readonly args: unknown[];
 }
 
-export interface ClassroomParts {
+export interface SharedState {
+  readonly clock: VirtualClock;
+  readonly presence: InMemoryPresenceStore;
+  readonly lessons: InMemoryLessonRepository;
+}
+
+function sharedState(): SharedState {
+  const clock = new VirtualClock();
+  return {
+    clock,
+    presence: new InMemoryPresenceStore(clock),
+    lessons: new InMemoryLessonRepository({
+      lessons: LESSONS,
+      quizzes: [{ id: 'quiz-1', lessonId: 'math', status: 'open' }],
+      tasks: [],
+    }),
+  };
+}
+
+export interface ClassroomParts extends SharedState {
   readonly url: string;
   readonly io: Server;
   readonly namespace: Namespace;
   readonly gateway: Gateway;
   readonly container: DependencyContainer;
-  readonly clock: VirtualClock;
-  readonly presence: InMemoryPresenceStore;
-  readonly lessons: InMemoryLessonRepository;
   readonly notifier: FaultyNotifier;
   /** Every pino line the gateway wrote, parsed. */
   readonly logs: Array<Record<string, unknown>>;
@@ -104,19 +120,21 @@ export class Classroom {
 
   private constructor(readonly parts: ClassroomParts) {}
 
+  /**
+   * One node. Nodes of a cluster pass the first node's `shared` state and a cluster adapter, as
+   * production nodes share Redis, the database and the Socket.IO Redis adapter.
+   */
   static async start(
-    options: { rateLimit?: { perS: number; burst: number }; lessons?: Lesson[] } = {},
+    options: {
+      rateLimit?: { perS: number; burst: number };
+      shared?: SharedState;
+      adapter?: ServerOptions['adapter'];
+    } = {},
   ): Promise<Classroom> {
     const http = createServer();
-    const ioServer = createSocketServer(http);
+    const ioServer = createSocketServer(http, { adapter: options.adapter });
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
-    const clock = new VirtualClock();
-    const presence = new InMemoryPresenceStore(clock);
-    const lessons = new InMemoryLessonRepository({
-      lessons: options.lessons ?? LESSONS,
-      quizzes: [{ id: 'quiz-1', lessonId: 'math', status: 'open' }],
-      tasks: [],
-    });
+    const { clock, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
     const container = buildContainer({
       jwt: { secret: SECRET },
