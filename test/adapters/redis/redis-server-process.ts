@@ -55,6 +55,15 @@ export class RedisServerProcess {
     });
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open but nothing is answered. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server at once, as a crash would, and resolves once it is gone. */
   async stop(): Promise<void> {
     const child = this.child;
