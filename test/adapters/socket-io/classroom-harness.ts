@@ -10,6 +10,7 @@ import {
   type SocketOptions,
 } from 'socket.io-client';
 import type { DependencyContainer } from 'tsyringe';
+import { expect } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
@@ -61,6 +62,9 @@ export interface Recorded {
 /** A client as a test drives it: the socket plus every event it received, in order. */
 export interface Client {
   readonly socket: ClientSocket;
+  readonly identity: Identity;
+  /** Sends `join_lesson` for the client's own user and role; resolves with the ack. */
+  join(lessonId: string | number): Promise<unknown>;
   readonly received: Recorded[];
   /** Payloads of the received events named `event`. */
   events(event: string): unknown[];
@@ -233,7 +237,7 @@ export class Classroom {
       options.viaAuth ? { auth: fields } : { query: fields },
       options.transport,
     );
-    const client = record(socket);
+    const client = record(socket, identity);
     await connected(socket);
     return client;
   }
@@ -306,7 +310,7 @@ function lineCollector(lines: Array<Record<string, unknown>>): Writable {
   });
 }
 
-export function record(socket: ClientSocket): Client {
+export function record(socket: ClientSocket, identity: Identity): Client {
   const received: Recorded[] = [];
   const waiting: Array<{ event: string; resolve: (payload: unknown) => void }> = [];
   const taken = new Set<Recorded>();
@@ -321,6 +325,13 @@ export function record(socket: ClientSocket): Client {
   });
   return {
     socket,
+    identity,
+    join: (lessonId) =>
+      ack(socket, 'join_lesson', {
+        user_id: identity.sub,
+        lesson_id: lessonId,
+        role: identity.role,
+      }),
     received,
     events: (event) => received.filter((entry) => entry.event === event).map((e) => e.args[0]),
     next(event) {
@@ -359,6 +370,12 @@ export function refusalOf(socket: ClientSocket): Promise<{ message: string; data
 export function disconnection(socket: ClientSocket): Promise<string> {
   return new Promise((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
 }
+
+/** The exact failure acknowledgement of PROTOCOL §4. */
+export const failure = (code: string) => ({
+  ok: false,
+  error: { code, message: expect.any(String) },
+});
 
 export function ack(socket: ClientSocket, event: string, ...args: unknown[]): Promise<unknown> {
   return socket.timeout(5_000).emitWithAck(event, ...args);

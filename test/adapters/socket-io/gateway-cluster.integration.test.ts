@@ -76,8 +76,8 @@ describe.runIf(hasRedis)('Gateway across two nodes with the Redis adapter', () =
     const [one, two] = nodes as [Classroom, Classroom];
     const ada = await one.teacher('t-ada');
     const sam = await two.student('s-1');
-    await ack(ada.socket, 'join_lesson', { user_id: 't-ada', lesson_id: 'math', role: 'teacher' });
-    await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+    await ada.join('math');
+    await sam.join('math');
     await ack(sam.socket, 'set_student_name', {
       lesson_id: 'math',
       display_name: 'Sam',

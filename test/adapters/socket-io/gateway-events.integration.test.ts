@@ -31,29 +31,19 @@ describe.each<Transport>(['default', 'websocket'])(
     it('lets a teacher and a student join a lesson and answers with its seats', async () => {
       const ada = await teacher();
       const sam = await student('s-1');
-      expect(
-        await ack(ada.socket, 'join_lesson', {
-          user_id: 't-ada',
-          lesson_id: 'math',
-          role: 'teacher',
-        }),
-      ).toEqual({ ok: true, data: { lesson_id: 'math', seats: ALL_FREE } });
-      expect(
-        await ack(sam.socket, 'join_lesson', {
-          user_id: 's-1',
-          lesson_id: 'math',
-          role: 'student',
-        }),
-      ).toEqual({ ok: true, data: { lesson_id: 'math', seats: ALL_FREE } });
+      expect(await ada.join('math')).toEqual({
+        ok: true,
+        data: { lesson_id: 'math', seats: ALL_FREE },
+      });
+      expect(await sam.join('math')).toEqual({
+        ok: true,
+        data: { lesson_id: 'math', seats: ALL_FREE },
+      });
     });
 
     it('starts a scheduled lesson when its teacher joins', async () => {
       const grace = await teacher('t-grace');
-      await ack(grace.socket, 'join_lesson', {
-        user_id: 't-grace',
-        lesson_id: 'art',
-        role: 'teacher',
-      });
+      await grace.join('art');
       const art = classroom.parts.lessons.snapshot().lessons.find((row) => row.id === 'art');
       expect(art).toMatchObject({ status: 'active', startedAtMs: classroom.clock.nowMs() });
     });
@@ -64,14 +54,10 @@ describe.each<Transport>(['default', 'websocket'])(
       const bob = await teacher('t-bob');
       const sam = await student('s-1');
       const kim = await student('s-2');
-      await ack(ada.socket, 'join_lesson', {
-        user_id: 't-ada',
-        lesson_id: 'math',
-        role: 'teacher',
-      });
-      await ack(bob.socket, 'join_lesson', { user_id: 't-bob', lesson_id: '7', role: 'teacher' });
-      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
-      await ack(kim.socket, 'join_lesson', { user_id: 's-2', lesson_id: 'math', role: 'student' });
+      await ada.join('math');
+      await bob.join('7');
+      await sam.join('math');
+      await kim.join('math');
 
       const answer = await ack(sam.socket, 'set_student_name', {
         lesson_id: 'math',
@@ -152,12 +138,8 @@ describe.each<Transport>(['default', 'websocket'])(
       const linus = await manager();
       const ada = await teacher();
       const sam = await student('s-1');
-      await ack(ada.socket, 'join_lesson', {
-        user_id: 't-ada',
-        lesson_id: 'math',
-        role: 'teacher',
-      });
-      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+      await ada.join('math');
+      await sam.join('math');
       await classroom.leave(ada);
 
       expect(await classroom.sweep()).toBe(0);
@@ -166,24 +148,14 @@ describe.each<Transport>(['default', 'websocket'])(
 
       expect(await sam.next('lesson_ended')).toEqual({ lesson_id: 'math' });
       expect(await linus.next('logout')).toEqual({ user_id: 't-ada' });
-      expect(
-        await ack(sam.socket, 'join_lesson', {
-          user_id: 's-1',
-          lesson_id: 'math',
-          role: 'student',
-        }),
-      ).toMatchObject({ ok: false, error: { code: 'lesson_ended' } });
+      expect(await sam.join('math')).toMatchObject({ ok: false, error: { code: 'lesson_ended' } });
     });
 
     it('puts a reconnecting student back into its lesson', async () => {
       const ada = await teacher();
       const sam = await student('s-1');
-      await ack(ada.socket, 'join_lesson', {
-        user_id: 't-ada',
-        lesson_id: 'math',
-        role: 'teacher',
-      });
-      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+      await ada.join('math');
+      await sam.join('math');
       await classroom.leave(sam);
       const again = await student('s-1');
 

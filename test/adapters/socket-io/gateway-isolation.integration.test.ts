@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ack, Classroom, type Client } from './classroom-harness.js';
-
-const failure = (code: string) => ({ ok: false, error: { code, message: expect.any(String) } });
+import { ack, Classroom, type Client, failure } from './classroom-harness.js';
 
 /** Every event name the server sends; none may reach a client of another tenant. */
 const SERVER_EVENTS = [
@@ -32,8 +30,8 @@ describe('Gateway tenant isolation', () => {
       const seven = await classroom.manager('m-7', '7');
       const bob = await classroom.teacher('t-bob');
       const sam = await classroom.student('s-1');
-      await ack(bob.socket, 'join_lesson', { user_id: 't-bob', lesson_id: '7', role: 'teacher' });
-      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 7, role: 'student' });
+      await bob.join('7');
+      await sam.join(7);
       await ack(sam.socket, 'set_student_name', {
         lesson_id: 7,
         display_name: 'Sam',
@@ -58,15 +56,11 @@ describe('Gateway tenant isolation', () => {
       const seven = await classroom.manager('m-7', '7');
       const bob = await classroom.teacher('t-bob');
       const sam = await classroom.student('s-1');
-      await ack(bob.socket, 'join_lesson', { user_id: 't-bob', lesson_id: '7', role: 'teacher' });
-      await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: '7', role: 'student' });
+      await bob.join('7');
+      await sam.join('7');
 
       const teacherOf7 = await classroom.teacher('t-7', '7');
-      await ack(teacherOf7.socket, 'join_lesson', {
-        user_id: 't-7',
-        lesson_id: 'seven-1',
-        role: 'teacher',
-      });
+      await teacherOf7.join('seven-1');
       await ack(teacherOf7.socket, 'logout', { user_id: 't-7', org_id: 7 });
       expect(await seven.next('teacher_connect')).toEqual({ user_id: 't-7' });
       expect(await seven.next('logout')).toEqual({ user_id: 't-7' });
@@ -90,13 +84,7 @@ describe('Gateway tenant isolation', () => {
 
   it('answers lesson_not_found for another org’s lesson', async () => {
     const sam = await classroom.student('s-1', 'north');
-    expect(
-      await ack(sam.socket, 'join_lesson', {
-        user_id: 's-1',
-        lesson_id: 'south-1',
-        role: 'student',
-      }),
-    ).toEqual(failure('lesson_not_found'));
+    expect(await sam.join('south-1')).toEqual(failure('lesson_not_found'));
   });
 
   it('never forces out a user of another org who shares the teacher’s id', async () => {
@@ -145,9 +133,7 @@ describe('Gateway identity checks', () => {
 
   it('refuses a teacher joining another teacher’s lesson as its teacher', async () => {
     const ada = await classroom.teacher('t-ada');
-    expect(
-      await ack(ada.socket, 'join_lesson', { user_id: 't-ada', lesson_id: 'art', role: 'teacher' }),
-    ).toEqual(failure('forbidden'));
+    expect(await ada.join('art')).toEqual(failure('forbidden'));
   });
 
   it('refuses logout for another teacher or org, and logs nobody out', async () => {
@@ -202,7 +188,7 @@ describe('Gateway identity checks', () => {
 
   it('refuses set_student_name for another student', async () => {
     const sam = await classroom.student('s-1');
-    await ack(sam.socket, 'join_lesson', { user_id: 's-1', lesson_id: 'math', role: 'student' });
+    await sam.join('math');
     expect(
       await ack(sam.socket, 'set_student_name', {
         lesson_id: 'math',
@@ -268,8 +254,6 @@ describe('Gateway robustness', () => {
     expect(classroom.errorLogs()).toEqual([]);
 
     const kim = await classroom.student('s-2');
-    expect(
-      await ack(kim.socket, 'join_lesson', { user_id: 's-2', lesson_id: 'math', role: 'student' }),
-    ).toMatchObject({ ok: true });
+    expect(await kim.join('math')).toMatchObject({ ok: true });
   });
 });

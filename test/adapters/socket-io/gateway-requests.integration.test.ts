@@ -1,11 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
-import { ack, Classroom, type Client, disconnection, type Transport } from './classroom-harness.js';
+import {
+  ack,
+  Classroom,
+  type Client,
+  disconnection,
+  failure,
+  type Transport,
+} from './classroom-harness.js';
 
 const JOIN_MATH = { user_id: 's-1', lesson_id: 'math', role: 'student' };
 const TAKE_SEAT_1 = { lesson_id: 'math', display_name: 'Sam', seat_id: '1', student_id: 's-1' };
-
-const failure = (code: string) => ({ ok: false, error: { code, message: expect.any(String) } });
 
 describe('Gateway requests', () => {
   let classroom: Classroom;
@@ -22,8 +27,8 @@ describe('Gateway requests', () => {
   async function lessonWithStudent(): Promise<{ ada: Client; sam: Client }> {
     const ada = await classroom.teacher('t-ada');
     const sam = await classroom.student('s-1');
-    await ack(ada.socket, 'join_lesson', { user_id: 't-ada', lesson_id: 'math', role: 'teacher' });
-    await ack(sam.socket, 'join_lesson', JOIN_MATH);
+    await ada.join('math');
+    await sam.join('math');
     return { ada, sam };
   }
 
@@ -37,9 +42,7 @@ describe('Gateway requests', () => {
 
     it('accept JSON integers as ids and answer with decimal strings', async () => {
       const bob = await classroom.teacher('t-bob');
-      expect(
-        await ack(bob.socket, 'join_lesson', { user_id: 't-bob', lesson_id: 7, role: 'teacher' }),
-      ).toMatchObject({ ok: true, data: { lesson_id: '7' } });
+      expect(await bob.join(7)).toMatchObject({ ok: true, data: { lesson_id: '7' } });
     });
 
     it('ignore unknown extra fields', async () => {
@@ -51,9 +54,7 @@ describe('Gateway requests', () => {
 
     it('are sent once per request, however many arrive at once', async () => {
       const sam = await classroom.student('s-1');
-      const answers = await Promise.all(
-        Array.from({ length: 10 }, () => ack(sam.socket, 'join_lesson', JOIN_MATH)),
-      );
+      const answers = await Promise.all(Array.from({ length: 10 }, () => sam.join('math')));
       expect(answers.every((answer) => (answer as { ok: boolean }).ok)).toBe(true);
     });
   });
@@ -188,7 +189,7 @@ describe('Gateway requests', () => {
     it('counts each socket on its own', async () => {
       const sam = await classroom.student('s-1');
       for (let event = 0; event < 40; event++) await ack(sam.socket, 'no_such_event', {});
-      expect(await ack(sam.socket, 'join_lesson', JOIN_MATH)).toEqual(failure('rate_limited'));
+      expect(await sam.join('math')).toEqual(failure('rate_limited'));
       const kim = await classroom.student('s-2');
       expect(await ack(kim.socket, 'join_lesson', { ...JOIN_MATH, user_id: 's-2' })).toMatchObject({
         ok: true,
@@ -260,7 +261,7 @@ describe('Gateway requests', () => {
       vi.spyOn(classroom.parts.lessons, 'findLesson').mockRejectedValueOnce(
         new Error('database exploded at line 42'),
       );
-      expect(await ack(sam.socket, 'join_lesson', JOIN_MATH)).toEqual({
+      expect(await sam.join('math')).toEqual({
         ok: false,
         error: { code: 'internal', message: 'The server failed to handle this request.' },
       });
@@ -271,15 +272,15 @@ describe('Gateway requests', () => {
           err: expect.objectContaining({ message: 'database exploded at line 42' }),
         }),
       ]);
-      expect(await ack(sam.socket, 'join_lesson', JOIN_MATH)).toMatchObject({ ok: true });
+      expect(await sam.join('math')).toMatchObject({ ok: true });
     });
 
     it('answer unavailable while the database cannot be reached', async () => {
       const sam = await classroom.student('s-1');
       classroom.parts.lessons.setAvailable(false);
-      expect(await ack(sam.socket, 'join_lesson', JOIN_MATH)).toEqual(failure('unavailable'));
+      expect(await sam.join('math')).toEqual(failure('unavailable'));
       classroom.parts.lessons.setAvailable(true);
-      expect(await ack(sam.socket, 'join_lesson', JOIN_MATH)).toMatchObject({ ok: true });
+      expect(await sam.join('math')).toMatchObject({ ok: true });
     });
 
     it('answer unavailable when a dependency error escapes a use case', async () => {
@@ -296,7 +297,7 @@ describe('Gateway requests', () => {
 
   it('reports every request to the observer with its outcome and duration', async () => {
     const sam = await classroom.student('s-1');
-    await ack(sam.socket, 'join_lesson', JOIN_MATH);
+    await sam.join('math');
     await ack(sam.socket, 'log_out', { user_id: 's-1', org_id: 'north' });
     await ack(sam.socket, 'whatever', {});
     const handled = classroom.parts.observed.filter((call) => call.call === 'handled');
