@@ -4,8 +4,27 @@ import type { Attendance, LessonRepository } from '../../application/ports/lesso
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { Lesson } from '../../domain/lesson.js';
+import type { LessonSeed } from '../in-memory/in-memory-lesson-repository.js';
 import { LessonEntity, QuizEntity, StudentAttendEntity, TaskEntity } from './entities.js';
 import { isDatabaseUnavailable } from './orm.js';
+
+const END_ACTIVE_LESSONS = `
+  with
+    now as (select ?::timestamptz as at),
+    ended as (
+      update "lesson" set "status" = 'ended', "ended_at" = (select at from now)
+      where "org_id" = ? and "teacher_id" = ? and "status" = 'active'
+      returning "id"
+    ),
+    closed_quizzes as (
+      update "quiz" set "status" = 'closed', "closed_at" = (select at from now)
+      where "status" = 'open' and "lesson_id" in (select "id" from ended)
+    ),
+    closed_tasks as (
+      update "task" set "status" = 'closed', "closed_at" = (select at from now)
+      where "status" = 'open' and "lesson_id" in (select "id" from ended)
+    )
+  select "id" from ended order by "id"`;
 
 /**
  * Lessons in PostgreSQL. Every call works on its own forked EntityManager, so no state is shared
@@ -53,31 +72,23 @@ export class MikroOrmLessonRepository implements LessonRepository {
     });
   }
 
+  /**
+   * One statement, hence one transaction: the lessons are ended and their open quizzes and tasks
+   * closed together or not at all. Under READ COMMITTED a concurrent call waits for our row locks,
+   * then re-checks `status = 'active'` and skips the lessons we ended, so each lesson is ended (and
+   * reported) by exactly one call. A single statement also keeps a lost connection visible as
+   * such: a multi-statement knex transaction whose BEGIN times out reports "Transaction query
+   * already complete" instead of the timeout.
+   */
   endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]> {
-    const now = new Date(nowMs);
-    return this.run((em) =>
-      em.transactional(async (tx) => {
-        // UPDATE … RETURNING under READ COMMITTED: a concurrent call waits for our row locks, then
-        // re-checks `status = 'active'` and skips the lessons we ended, so each lesson is ended
-        // (and reported) by exactly one call.
-        const ended: Array<{ id: Id }> = await tx
-          .createQueryBuilder(LessonEntity)
-          .update({ status: 'ended', endedAt: now })
-          .where({ orgId: teacher.orgId, teacherId: teacher.userId, status: 'active' })
-          .returning('id')
-          .execute('all', false);
-        const lessonIds = ended.map((row) => row.id);
-        if (lessonIds.length === 0) return [];
-        for (const work of [QuizEntity, TaskEntity]) {
-          await tx.nativeUpdate(
-            work,
-            { lesson: { $in: lessonIds }, status: 'open' },
-            { status: 'closed', closedAt: now },
-          );
-        }
-        return lessonIds;
-      }),
-    );
+    return this.run(async (em) => {
+      const ended: Array<{ id: Id }> = await em.execute(END_ACTIVE_LESSONS, [
+        new Date(nowMs),
+        teacher.orgId,
+        teacher.userId,
+      ]);
+      return ended.map((row) => row.id);
+    });
   }
 
   private async run<T>(operation: (em: EntityManager) => Promise<T>): Promise<T> {
@@ -90,4 +101,25 @@ export class MikroOrmLessonRepository implements LessonRepository {
       throw error;
     }
   }
+}
+
+/**
+ * Inserts the lessons, quizzes and tasks of `seed` in one transaction (for tests and demos): all
+ * or none, refused on a repeated id or a quiz or task of an unknown lesson, as the in-memory
+ * repository refuses them. Lessons start with no `started_at` or `ended_at`.
+ */
+export async function seedLessons(orm: MikroORM, seed: LessonSeed): Promise<void> {
+  await orm.em.fork().transactional(async (em) => {
+    if (seed.lessons.length > 0) await em.insertMany(LessonEntity, [...seed.lessons]);
+    for (const [entity, items] of [
+      [QuizEntity, seed.quizzes],
+      [TaskEntity, seed.tasks],
+    ] as const) {
+      if (items.length === 0) continue;
+      await em.insertMany(
+        entity,
+        items.map(({ id, lessonId, status }) => ({ id, lesson: lessonId, status })),
+      );
+    }
+  });
 }

@@ -42,8 +42,15 @@ export async function openOrm(options: OrmOptions): Promise<MikroORM> {
     colors: false,
     debug: logger?.isLevelEnabled('debug') ? ['query', 'info', 'discovery'] : false,
     logger: (message) => logger?.debug({ component: 'mikro-orm' }, message),
-    pool: { min: 0, max: options.poolMax ?? DEFAULT_POOL_MAX },
     driverOptions: {
+      // knex would print to the console; a broken pooled connection is worth a warning in the log.
+      log: {
+        warn: (message: string) => logger?.warn({ component: 'knex' }, message),
+        error: (message: string) => logger?.error({ component: 'knex' }, message),
+        deprecate: (message: string) => logger?.debug({ component: 'knex' }, message),
+        debug: (message: string) => logger?.debug({ component: 'knex' }, message),
+      },
+      pool: { min: 0, max: options.poolMax ?? DEFAULT_POOL_MAX, validate: isIdle },
       acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       connection: {
         application_name: 'classroom',
@@ -55,6 +62,14 @@ export async function openOrm(options: OrmOptions): Promise<MikroORM> {
       },
     },
   });
+}
+
+/**
+ * A pooled pg client whose query was abandoned by `query_timeout` is still waiting for that answer
+ * and would queue every later query behind it; the pool replaces it instead of handing it out.
+ */
+function isIdle(client: { readyForQuery?: boolean }): boolean {
+  return client.readyForQuery === true;
 }
 
 /** Socket-level failures: nothing answered at that address. */
@@ -78,9 +93,9 @@ const UNREACHABLE_CODES = new Set([
  */
 const UNAVAILABLE_SQLSTATE = /^(?:08|53|28|57P0[123]$|57014$|25P03$|3D000$)/;
 
-/** Messages of pg and knex errors that carry no code. */
+/** Messages of pg and knex errors that carry no code; knex puts the failed SQL and " - " first. */
 const UNAVAILABLE_MESSAGE =
-  /^(?:Connection terminated|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed|Knex: Timeout acquiring a connection|Unable to acquire a connection)/;
+  /(?:^| - )(?:Connection terminated|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed|Knex: Timeout acquiring a connection|Unable to acquire a connection)/;
 
 /**
  * Whether `error` means the database could not be reached or did not answer in time, as opposed

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommandOutput, runDbMigrate } from '../../../cli/commands/db.js';
@@ -6,6 +5,7 @@ import { migrateDatabase } from '../../../src/adapters/mikro-orm/migrations.js';
 import { openOrm } from '../../../src/adapters/mikro-orm/orm.js';
 import { hasPostgres } from '../../support/services.js';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
+import { closedPort } from './own-postgres.js';
 
 /** PROTOCOL §8, written out independently of the migration that should produce it. */
 const TIMESTAMPTZ = 'timestamp with time zone';
@@ -124,16 +124,6 @@ async function dbMigrate(env: NodeJS.ProcessEnv) {
   };
   const code = await runDbMigrate(env, output);
   return { code, out: out.join(''), err: err.join('') };
-}
-
-/** A loopback port nobody listens on: taken from the kernel, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }
 
 describe('classroom db migrate', () => {
