@@ -303,7 +303,12 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
     socket.on('disconnect', (reason: string) => {
       guard(log, 'disconnect', () => {
         log.debug({ reason }, 'disconnected');
-        enqueue(() => disconnectClient(state.client, state.loggedOut, log));
+        enqueue(() => {
+          // A request still running when the socket left may have joined rooms after Socket.IO's
+          // own clean-up; running after it in the queue, this takes them back.
+          namespace.adapter.delAll(socket.id);
+          return disconnectClient(state.client, state.loggedOut, log);
+        });
         observer?.disconnected(identity.kind);
       });
     });

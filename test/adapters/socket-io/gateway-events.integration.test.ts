@@ -26,6 +26,33 @@ describe.each<Transport>(['default', 'websocket'])(
       expect(await linus.next('teacher_connect')).toEqual({ user_id: 't-ada' });
       ada.socket.disconnect();
       expect(await linus.next('teacher_disconnect')).toEqual({ user_id: 't-ada' });
+      expect(classroom.parts.observed).toContainEqual({
+        call: 'disconnected',
+        args: ['teacher_app'],
+      });
+    });
+
+    it('keeps only connected TeacherApp sockets for the presence refresh', async () => {
+      const ada = await teacher();
+      await manager();
+      await student('s-1');
+      expect(classroom.parts.gateway.presenceSockets()).toEqual([
+        {
+          sid: ada.socket.id,
+          identity: { userId: 't-ada', orgId: 'north', role: 'teacher', kind: 'teacher_app' },
+        },
+      ]);
+    });
+
+    it('closes like a server shutdown: clients may reconnect and teachers enter the grace period', async () => {
+      const ada = await teacher();
+      const gone = disconnection(ada.socket);
+      await classroom.parts.gateway.close();
+      expect(await gone).toBe('transport close');
+      expect(classroom.parts.presence.dump()['alive:org_north_user_t-ada']).toMatchObject({
+        state: 'disconnect',
+      });
+      expect(classroom.parts.gateway.presenceSockets()).toEqual([]);
     });
 
     it('lets a teacher and a student join a lesson and answers with its seats', async () => {

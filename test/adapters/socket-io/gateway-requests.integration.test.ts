@@ -295,6 +295,30 @@ describe('Gateway requests', () => {
     });
   });
 
+  it('leaves no room behind when the client leaves while its join_lesson is running', async () => {
+    const sam = await classroom.student('s-1');
+    const sid = sam.socket.id ?? '';
+    const lessons = classroom.parts.lessons;
+    const findLesson = lessons.findLesson.bind(lessons);
+    let release: () => void = () => undefined;
+    const asked = new Promise<void>((started) => {
+      vi.spyOn(lessons, 'findLesson').mockImplementationOnce(async (lessonId) => {
+        started();
+        await new Promise<void>((go) => {
+          release = go;
+        });
+        return findLesson(lessonId);
+      });
+    });
+    sam.socket.emit('join_lesson', JOIN_MATH);
+    await asked;
+    await classroom.leave(sam);
+    release();
+    await classroom.parts.gateway.close();
+    expect(classroom.parts.namespace.adapter.sids.has(sid)).toBe(false);
+    expect(classroom.parts.namespace.adapter.rooms.has('lesson:math')).toBe(false);
+  });
+
   it('reports every request to the observer with its outcome and duration', async () => {
     const sam = await classroom.student('s-1');
     await sam.join('math');
