@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../../src/application/errors.js';
+import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { ADA, aliveKey, classroom, LINUS, MATH, ORG, student } from './classroom.js';
+
+describe('DisconnectClient', () => {
+  it('starts the grace period of a TeacherApp, tells its managers and tracks the lesson', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const ada = await c.joined('ada', ADA, MATH);
+    c.heard();
+    const nowMs = c.clock.nowMs();
+    expect(await c.disconnect(ada)).toEqual({ lessonId: MATH });
+    expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    expect(await c.presence.nextDueAtMs()).toBe(nowMs + DEFAULT_TIMINGS.disconnectGraceS * 1000);
+    expect(c.heard()).toEqual([['linus', 'teacher_disconnect', { user_id: 't-ada' }]]);
+    expect(c.analytics.events).toEqual([
+      {
+        name: 'disconnect',
+        distinctId: 't-ada',
+        lessonId: MATH,
+        orgId: ORG,
+        role: 'teacher',
+        client: 'teacher_app',
+        timeMs: nowMs,
+        insertId: 'insert-1',
+      },
+    ]);
+  });
+
+  it('does not track a teacher who was in no lesson', async () => {
+    const c = classroom();
+    expect(await c.disconnect(await c.connect('ada', ADA))).toEqual({ lessonId: null });
+    expect(c.analytics.events).toEqual([]);
+  });
+
+  it('leaves a newer socket of the same teacher connected and tells nobody', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const older = await c.connect('ada-phone', ADA);
+    await c.connect('ada-laptop', ADA);
+    c.heard();
+    const dueAtMs = await c.presence.nextDueAtMs();
+    expect(await c.disconnect(older)).toEqual({ lessonId: null });
+    expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    expect(await c.presence.nextDueAtMs()).toBe(dueAtMs);
+    expect(c.heard()).toEqual([]);
+  });
+
+  it('writes nothing and tells nobody for a socket that logged out', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const ada = await c.joined('ada', ADA, MATH);
+    await c.use('logout').execute({ socket: ada, userId: ADA.userId, orgId: ORG });
+    c.heard();
+    const before = c.presence.dump();
+    expect(await c.disconnect(ada, true)).toEqual({ lessonId: null });
+    expect(c.presence.dump()).toEqual(before);
+    expect(c.heard()).toEqual([]);
+    expect(c.analytics.events).toEqual([]);
+  });
+
+  it('tracks a student leaving a lesson and keeps its directory entry for the lesson TTL', async () => {
+    const c = classroom();
+    const s1 = await c.joined('s1', student(1), MATH);
+    expect(await c.disconnect(s1)).toEqual({ lessonId: MATH });
+    expect(c.analytics.events.map(({ name, client }) => [name, client])).toEqual([
+      ['disconnect', 'student_web'],
+    ]);
+    c.clock.advance(DEFAULT_TIMINGS.lessonTtlS * 1000 - 1);
+    expect(c.presence.dump()).toHaveProperty(['s-1']);
+    c.clock.advance(1);
+    expect(c.presence.dump()).not.toHaveProperty(['s-1']);
+  });
+
+  it('lets a ManagerWeb go without a trace', async () => {
+    const c = classroom();
+    const manager = await c.connect('linus', LINUS);
+    expect(await c.disconnect(manager)).toEqual({ lessonId: null });
+    expect(c.presence.dump()).toEqual({});
+    expect(c.heard()).toEqual([]);
+  });
+
+  it('throws when the presence store cannot be reached, since nobody is left to answer', async () => {
+    const c = classroom();
+    const ada = await c.connect('ada', ADA);
+    c.presence.setAvailable(false);
+    await expect(c.disconnect(ada)).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+});
