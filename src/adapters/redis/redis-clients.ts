@@ -19,6 +19,8 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
  * A connection tuned to fail fast: while Redis is down every command is refused at once (or after
  * `commandTimeoutMs` when the server hangs) instead of queueing, so a socket event answers
  * `unavailable` promptly and the client retries. Reconnects forever with a capped backoff.
+ * Make other connections with this function too: `duplicate()` would copy the disabled offline
+ * queue into a client that has not connected yet, which then refuses its first commands.
  */
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const log = options.logger.child({ redis: options.name });
@@ -37,32 +39,22 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
   redis.once('ready', () => {
     redis.options.enableOfflineQueue = false;
   });
-  let up = false;
+  // ioredis reports every failed reconnect attempt; one warning per outage is enough to act on.
+  let outageReported = false;
   redis.on('ready', () => {
-    up = true;
+    outageReported = false;
     log.info('Redis connection ready');
   });
-  // ioredis reports every failed reconnect attempt; one warning per outage is enough to act on.
   redis.on('error', (error: Error) => {
-    if (!up) return;
-    up = false;
-    log.warn({ err: error }, 'Redis connection lost; reconnecting');
+    if (outageReported) return;
+    outageReported = true;
+    log.warn({ err: error }, 'Cannot reach Redis; reconnecting');
   });
   return redis;
 }
 
 /** Server replies that mean "not now" rather than "wrong": retrying later can succeed. */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN) /;
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 /** What ioredis rejects a command with when it cannot send it or gets no reply in time. */
 const CLIENT_UNAVAILABLE_MESSAGES = new Set([
   "Stream isn't writeable and enableOfflineQueue options is false",
@@ -78,12 +70,10 @@ export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof ReplyError) return UNAVAILABLE_REPLY.test(error.message);
   // MaxRetriesPerRequestError and the AbortError of a command cut off by a closed connection.
+  // Socket errors (ECONNREFUSED and the like) never reach a command: ioredis emits them as events
+  // and rejects the commands with one of these.
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'AbortError') return true;
-  const { code } = error as NodeJS.ErrnoException;
-  return (
-    (code !== undefined && NETWORK_ERROR_CODES.has(code)) ||
-    CLIENT_UNAVAILABLE_MESSAGES.has(error.message)
-  );
+  return CLIENT_UNAVAILABLE_MESSAGES.has(error.message);
 }
 
 /** The error to throw for a failed Redis call: `DependencyUnavailableError` when unreachable. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
+import type { SocketOf } from '../../../src/application/ports/presence-store.js';
 import { hasRedis, REDIS_URL } from '../../support/services.js';
 import {
   deleteKeys,
@@ -36,6 +37,15 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
     const key = (name: string) => prefix + name;
     const teacher = teacherSocket('t-1', 'sid-t1');
     const student = studentSocket('s-1', 'sid-s1');
+    const connect = (nowMs: number) =>
+      store.connectTeacher({
+        socket: teacher,
+        nowMs,
+        presenceTtlS: PRESENCE_TTL_S,
+        lessonTtlS: LESSON_TTL_S,
+      });
+    const join = (socket: SocketOf) =>
+      store.joinLesson({ socket, lessonId: 'L-1', seatCount: 3, lessonTtlS: LESSON_TTL_S });
 
     beforeAll(async () => {
       if (ownServer) server = await RedisServerProcess.start();
@@ -50,25 +60,10 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
 
     it('names, types and times out every key exactly as PROTOCOL §7 says', async () => {
       const nowMs = Date.now();
-      await store.connectTeacher({
-        socket: teacher,
-        nowMs,
-        presenceTtlS: PRESENCE_TTL_S,
-        lessonTtlS: LESSON_TTL_S,
-      });
-      await store.joinLesson({
-        socket: teacher,
-        lessonId: 'L-1',
-        seatCount: 3,
-        lessonTtlS: LESSON_TTL_S,
-      });
+      await connect(nowMs);
+      await join(teacher);
       await store.connectStudent({ socket: student, lessonTtlS: LESSON_TTL_S });
-      await store.joinLesson({
-        socket: student,
-        lessonId: 'L-1',
-        seatCount: 3,
-        lessonTtlS: LESSON_TTL_S,
-      });
+      await join(student);
       await store.claimSeat({ lessonId: 'L-1', studentId: 's-1', seatId: '2' });
       await store.startCooldown({ teacher: { orgId: ORG, userId: 't-2' }, cooldownS: COOLDOWN_S });
 
@@ -113,21 +108,11 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
     });
 
     it('writes the directory JSON byte for byte, lesson_id last once joined', async () => {
-      await store.connectTeacher({
-        socket: teacher,
-        nowMs: Date.now(),
-        presenceTtlS: PRESENCE_TTL_S,
-        lessonTtlS: LESSON_TTL_S,
-      });
+      await connect(Date.now());
       expect(await redis.get(key('t-1'))).toBe(
         '{"sid":"sid-t1","client_id":"t-1","role":"teacher","org_id":"o-1"}',
       );
-      await store.joinLesson({
-        socket: teacher,
-        lessonId: 'L-1',
-        seatCount: 1,
-        lessonTtlS: LESSON_TTL_S,
-      });
+      await join(teacher);
       expect(await redis.get(key('t-1'))).toBe(
         '{"sid":"sid-t1","client_id":"t-1","role":"teacher","org_id":"o-1","lesson_id":"L-1"}',
       );
@@ -135,18 +120,8 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
 
     it('gives a disconnected teacher the grace TTL and keeps the directory for a reconnect', async () => {
       const nowMs = Date.now();
-      await store.connectTeacher({
-        socket: teacher,
-        nowMs,
-        presenceTtlS: PRESENCE_TTL_S,
-        lessonTtlS: LESSON_TTL_S,
-      });
-      await store.joinLesson({
-        socket: teacher,
-        lessonId: 'L-1',
-        seatCount: 1,
-        lessonTtlS: LESSON_TTL_S,
-      });
+      await connect(nowMs);
+      await join(teacher);
       await store.disconnectTeacher({
         socket: teacher,
         nowMs,
@@ -239,7 +214,7 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
     it('creates a seat map larger than one Lua unpack can carry', async () => {
       const [socket] = await connectStudents(1);
       const { seats } = await storeFor(0).joinLesson({
-        socket: socket as ReturnType<typeof studentSocket>,
+        socket: socket as SocketOf,
         lessonId: 'L-hall',
         seatCount: 9_000,
         lessonTtlS: 60,
