@@ -41,26 +41,21 @@ export const StudentAttendEntity = defineEntity({
   uniques: [{ name: 'student_attend_lesson_student_unique', properties: ['lesson', 'studentId'] }],
 });
 
-export const QuizEntity = defineEntity({
-  name: 'Quiz',
-  tableName: 'quiz',
-  properties: {
-    id: p.text().primary(),
-    lesson: p.manyToOne(LessonEntity).index('quiz_lesson_idx'),
-    status: p.text().$type<WorkStatus>(),
-    closedAt: p.datetime().columnType('timestamptz').nullable(),
-  },
-});
+/** A quiz or a task: §8 gives both the same columns, and a lesson's end closes both. */
+function workItemEntity(name: string, tableName: string) {
+  return defineEntity({
+    name,
+    tableName,
+    properties: {
+      id: p.text().primary(),
+      lesson: p.manyToOne(LessonEntity).index(`${tableName}_lesson_idx`),
+      status: p.text().$type<WorkStatus>(),
+      closedAt: p.datetime().columnType('timestamptz').nullable(),
+    },
+  });
+}
 
-export const TaskEntity = defineEntity({
-  name: 'Task',
-  tableName: 'task',
-  properties: {
-    id: p.text().primary(),
-    lesson: p.manyToOne(LessonEntity).index('task_lesson_idx'),
-    status: p.text().$type<WorkStatus>(),
-    closedAt: p.datetime().columnType('timestamptz').nullable(),
-  },
-});
+export const QuizEntity = workItemEntity('Quiz', 'quiz');
+export const TaskEntity = workItemEntity('Task', 'task');
 
 export const ENTITIES = [LessonEntity, StudentAttendEntity, QuizEntity, TaskEntity];
