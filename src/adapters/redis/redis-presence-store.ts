@@ -31,7 +31,12 @@ end
 local function read_directory(key)
   local json = redis.call('GET', key)
   if not json then return nil end
-  return { sid = directory_field(json, 'sid'), lesson_id = directory_field(json, 'lesson_id') }
+  return {
+    sid = directory_field(json, 'sid'),
+    role = directory_field(json, 'role'),
+    org_id = directory_field(json, 'org_id'),
+    lesson_id = directory_field(json, 'lesson_id'),
+  }
 end
 
 local function directory_json(head, lesson)
@@ -140,13 +145,15 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1`,
   },
-  // KEYS: cooldown, directory. ARGV: cooldown TTL.
+  // The directory is keyed by user id alone: only an entry of this org's teacher names its socket.
+  // KEYS: cooldown, directory. ARGV: cooldown TTL, org.
   classroomStartCooldown: {
     numberOfKeys: 2,
     body: `
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 local current = read_directory(KEYS[2])
-return current and current.sid or ''`,
+if not current or current.org_id ~= ARGV[2] or current.role ~= 'teacher' then return '' end
+return current.sid or ''`,
   },
   // KEYS: seats, the caller's membership, the other membership, directory.
   // ARGV: seat count, lesson TTL, user, sid, head, lesson.
@@ -414,7 +421,7 @@ export class RedisPresenceStore implements PresenceStore {
     const sid = await this.run(
       'classroomStartCooldown',
       [this.key(this.cooldownName(teacher)), this.key(teacher.userId)],
-      [cooldownS],
+      [cooldownS, teacher.orgId],
     );
     return { sid: orNull(sid) };
   }
