@@ -167,6 +167,19 @@ export function describePresenceStoreContract(
         expect(keys['s-1']).toContain('"sid":"sid-s2"');
       });
 
+      it('names the socket of the directory entry only when it is that org’s teacher', async () => {
+        await connectTeacher(teacherSocket('sid-1'));
+        await connectStudent(studentSocket('sid-s'));
+        const sameIdOtherOrg = { orgId: 'org-b', userId: 't-1' };
+        const aStudent = { orgId: ORG, userId: 's-1' };
+        expect(await h.store.startCooldown({ teacher: sameIdOtherOrg, cooldownS: 1 })).toEqual({
+          sid: null,
+        });
+        expect(await h.store.startCooldown({ teacher: aStudent, cooldownS: 1 })).toEqual({
+          sid: null,
+        });
+      });
+
       it('keeps a cooldown to its own org and teacher', async () => {
         await h.store.startCooldown({ teacher: TEACHER, cooldownS: LONG_S });
         const sameIdOtherOrg = await connectTeacher(teacherSocket('sid-b', 't-1', 'org-b'));

@@ -232,7 +232,10 @@ export class InMemoryPresenceStore implements PresenceStore {
     const key = cooldownKey(input.teacher);
     this.keys.put(key, { type: 'text', text: '1' });
     this.keys.expire(key, input.cooldownS);
-    return { sid: this.directory(input.teacher.userId)?.sid ?? null };
+    // The directory is keyed by user id alone: only an entry of this org's teacher names its socket.
+    const directory = this.directory(input.teacher.userId);
+    const isTeachers = directory?.org_id === input.teacher.orgId && directory.role === 'teacher';
+    return { sid: isTeachers ? directory.sid : null };
   }
 
   async joinLesson(input: {

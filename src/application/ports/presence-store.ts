@@ -99,7 +99,11 @@ export interface PresenceStore {
   /** Deletes the teacher's alive hash and pending deadline: a logout never ends a session. */
   logoutTeacher(teacher: TeacherRef): Promise<void>;
 
-  /** Starts the force-logout cooldown and returns the teacher's current sid from the directory. */
+  /**
+   * Starts the force-logout cooldown and returns the teacher's current sid from the directory —
+   * null unless the entry is that teacher's (same `org_id`, role `teacher`), so that naming a user
+   * of another org or a student never reaches their socket.
+   */
   startCooldown(input: {
     readonly teacher: TeacherRef;
     readonly cooldownS: number;
