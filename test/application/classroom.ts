@@ -8,6 +8,7 @@ import {
 } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
@@ -68,6 +69,7 @@ export function classroom(
 ) {
   const clock = new VirtualClock();
   const presence = new InMemoryPresenceStore(clock);
+  const expiryFeed = new InMemorySessionExpiryFeed(presence);
   const database = new InMemoryLessonRepository(options.seed ?? demoSeed());
   const forcedOut: string[] = [];
   const notifier = new InMemoryNotifier({ disconnect: (sid) => forcedOut.push(sid) });
@@ -79,6 +81,7 @@ export function classroom(
       clock,
       ids: new SequentialIdSource('insert'),
       presence,
+      expiryFeed,
       lessons: options.lessons ?? database,
       notifier,
       analytics,
@@ -131,6 +134,7 @@ export function classroom(
   return {
     clock,
     presence,
+    expiryFeed,
     database,
     notifier,
     analytics,
