@@ -189,6 +189,30 @@ export function describePresenceStoreContract(
       });
     });
 
+    describe('connecting over a directory entry of another org or role', () => {
+      it('does not carry that entry’s lesson over to the user connecting', async () => {
+        await connectTeacher(teacherSocket('sid-1'));
+        await join(teacherSocket('sid-1'));
+        const sameIdOtherOrg = await connectTeacher(teacherSocket('sid-b', 't-1', 'org-b'));
+        expect(sameIdOtherOrg).toMatchObject({ kind: 'connected', lessonId: null });
+        await seatedStudent('s-1');
+        const sameIdAsTeacher = await connectTeacher(teacherSocket('sid-t', 's-1'));
+        expect(sameIdAsTeacher).toMatchObject({ kind: 'connected', lessonId: null });
+        const keys = await h.dump();
+        expect(keys[`lesson_teacher_${LESSON}`]).toEqual({ 't-1': 'sid-1' });
+        expect(keys['t-1']).toBe(
+          '{"sid":"sid-b","client_id":"t-1","role":"teacher","org_id":"org-b"}',
+        );
+      });
+
+      it('does not carry it over to a student either', async () => {
+        await connectTeacher(teacherSocket('sid-1', 's-1'));
+        await join(teacherSocket('sid-1', 's-1'));
+        expect(await connectStudent(studentSocket('sid-s'))).toEqual({ lessonId: null });
+        expect((await h.dump())[`lesson_student_${LESSON}`]).toBeUndefined();
+      });
+    });
+
     describe('connectStudent', () => {
       it('writes the directory entry of a student in no lesson', async () => {
         expect(await connectStudent(studentSocket('sid-s'))).toEqual({ lessonId: null });

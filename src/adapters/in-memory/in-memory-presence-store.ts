@@ -137,7 +137,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     if (this.keys.has(cooldown)) {
       return { kind: 'cooldown', remainingMs: this.keys.pttlMs(cooldown) ?? 1000 };
     }
-    const lessonId = this.directory(socket.identity.userId)?.lesson_id ?? null;
+    const lessonId = this.previousLesson(socket.identity);
     const epoch = this.register(socket, nowMs, presenceTtlS, lessonId);
     if (lessonId !== null) {
       this.setMember(teachersKey(lessonId), socket.identity.userId, socket.sid);
@@ -152,7 +152,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   }): Promise<{ readonly lessonId: Id | null }> {
     this.begin();
     const { socket, lessonTtlS } = input;
-    const lessonId = this.directory(socket.identity.userId)?.lesson_id ?? null;
+    const lessonId = this.previousLesson(socket.identity);
     this.writeDirectory(socket, lessonId);
     if (lessonId !== null) {
       this.setMember(studentsKey(lessonId), socket.identity.userId, socket.sid);
@@ -374,6 +374,16 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.deadlines.set(memberOf(teacher), nowMs + presenceTtlS * 1000);
     this.epochs.set(memberOf(teacher), epoch);
     return epoch;
+  }
+
+  /**
+   * The lesson a reconnecting user was in. The directory is keyed by user id alone, so an entry
+   * written for another org or role must not put this user into that lesson's rooms.
+   */
+  private previousLesson(identity: ClientIdentity): Id | null {
+    const previous = this.directory(identity.userId);
+    if (previous?.org_id !== identity.orgId || previous.role !== identity.role) return null;
+    return previous.lesson_id ?? null;
   }
 
   private forgetSession(teacher: TeacherRef): void {

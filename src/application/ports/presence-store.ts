@@ -49,8 +49,9 @@ export interface PresenceStore {
   /**
    * A TeacherApp connects. Refused (nothing written) while a force-logout cooldown runs.
    * Otherwise: alive hash `{login_time: epochAt(nowMs), state: connect}` with `presenceTtlS`, the
-   * user directory entry `{sid, client_id, role, org_id}` (keeping a previous `lesson_id`), the
-   * session-end deadline, and, when the directory named a lesson, `lesson_teacher_{lesson}` → sid.
+   * user directory entry `{sid, client_id, role, org_id}` (keeping the `lesson_id` of a previous
+   * entry of the same org and role), the session-end deadline, and, when that entry named a lesson,
+   * `lesson_teacher_{lesson}` → sid.
    */
   connectTeacher(input: {
     readonly socket: SocketOf;
@@ -59,7 +60,10 @@ export interface PresenceStore {
     readonly lessonTtlS: number;
   }): Promise<TeacherConnectOutcome>;
 
-  /** A StudentWeb connects: directory entry, and `lesson_student_{lesson}` → sid on a reconnect. */
+  /**
+   * A StudentWeb connects: directory entry, and `lesson_student_{lesson}` → sid on a reconnect
+   * (the lesson of a previous entry of the same org and role, as for teachers).
+   */
   connectStudent(input: {
     readonly socket: SocketOf;
     readonly lessonTtlS: number;
