@@ -112,6 +112,10 @@ export class RedisSessionExpiryFeed implements SessionExpiryFeed {
       await client.subscribe(channel);
       this.log.info({ channel }, 'Listening for expired alive hashes');
     } catch (error) {
+      if (!isRedisUnavailable(error)) {
+        this.refuse(`Redis refused SUBSCRIBE ${channel} (${(error as Error).message})`);
+        return;
+      }
       // A connection that is up but not subscribed would hear nothing for good: start over.
       this.log.warn({ err: error }, 'Could not subscribe to expiry notifications; reconnecting');
       client.disconnect(true);
@@ -132,10 +136,17 @@ export class RedisSessionExpiryFeed implements SessionExpiryFeed {
       this.current = { notifications: 'on' };
     } catch (error) {
       if (isRedisUnavailable(error)) throw error;
-      const reason = `Redis refused CONFIG GET/SET notify-keyspace-events (${(error as Error).message}); sessions end by the deadline sweep only.`;
-      if (this.refusal !== reason) this.log.warn(reason);
-      this.refusal = reason;
-      this.current = { notifications: 'off', reason };
+      this.refuse(
+        `Redis refused CONFIG GET/SET notify-keyspace-events (${(error as Error).message})`,
+      );
     }
+  }
+
+  /** Notifications cannot be relied on: say why, once, and let the deadline sweep do the work. */
+  private refuse(what: string): void {
+    const reason = `${what}; expired sessions are ended by the deadline sweep.`;
+    if (this.refusal !== reason) this.log.warn(reason);
+    this.refusal = reason;
+    this.current = { notifications: 'off', reason };
   }
 }

@@ -100,6 +100,23 @@ describe.runIf(hasRedis)('RedisSessionExpiryFeed on a redis-server of its own', 
     expect(heard.teachers).toEqual([{ orgId: 'o-1', userId: 't-1' }]);
   });
 
+  it('reports notifications off with the reason when its user may not subscribe', async () => {
+    await admin.acl('SETUSER', 'no-pubsub', 'on', '>secret', '~*', '&*', '+@all', '-subscribe');
+    try {
+      logs = new LogRecorder();
+      heard = new HeardExpiries();
+      const url = `redis://no-pubsub:secret@127.0.0.1:${server.port}`;
+      feed = new RedisSessionExpiryFeed({ redisUrl: url, logger: logs.logger });
+      await feed.start(heard.onExpired);
+      expect(feed.status()).toMatchObject({
+        notifications: 'off',
+        reason: expect.stringContaining('refused SUBSCRIBE'),
+      });
+    } finally {
+      await admin.acl('DELUSER', 'no-pubsub');
+    }
+  });
+
   describe('where CONFIG is disabled, as on managed Redis', () => {
     let locked: RedisServerProcess;
 
