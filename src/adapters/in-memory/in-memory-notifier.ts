@@ -4,6 +4,7 @@ import type {
   ServerEvent,
 } from '../../application/ports/realtime-notifier.js';
 import type { TeacherRef } from '../../domain/clients.js';
+import { roomOf } from '../socket-io/rooms.js';
 import { appendBounded } from './bounded.js';
 
 export interface NotifierHooks {
@@ -18,26 +19,13 @@ export interface Delivery {
   readonly event: ServerEvent;
 }
 
-/** One room per audience; ids never contain ':', so org `7` and lesson `7` stay apart. */
-function roomOf(audience: Audience): string {
-  switch (audience.kind) {
-    case 'org_managers':
-      return `org_managers:${audience.orgId}`;
-    case 'lesson':
-      return `lesson:${audience.lessonId}`;
-    case 'lesson_teachers':
-      return `lesson_teachers:${audience.lessonId}`;
-    case 'teacher_apps':
-      return `teacher_apps:${audience.teacher.orgId}:${audience.teacher.userId}`;
-  }
-}
-
 /**
  * Rooms and deliveries in memory: the notifier of unit tests and of the simulator, where K
  * simulated nodes share one instance as Socket.IO nodes share rooms over the Redis adapter.
  * A socket takes part once `connect(sid)` is called and until `disconnect(sid)`; joins of unknown
  * sockets are ignored, as a socket that went away cannot be put back into a room. The last
- * `capacity` deliveries are kept in `delivered`; `takeDelivered()` reads and clears them.
+ * `capacity` deliveries are kept in `delivered`; `takeDelivered()` reads and clears them. Rooms
+ * are named as the Socket.IO notifier names them, so org `7` and lesson `7` stay apart here too.
  */
 export class InMemoryNotifier implements RealtimeNotifier {
   readonly delivered: Delivery[] = [];

@@ -189,10 +189,8 @@ export class InMemoryPresenceStore implements PresenceStore {
   }): Promise<DisconnectOutcome> {
     this.begin();
     const { socket, nowMs, graceS, lessonTtlS } = input;
-    const directory = this.directory(socket.identity.userId);
-    if (directory === undefined || directory.sid !== socket.sid) {
-      return { current: false, lessonId: null };
-    }
+    const directory = this.currentDirectory(socket);
+    if (directory === undefined) return { current: false, lessonId: null };
     const key = aliveKey(socket.identity);
     const alive = this.hash(key);
     if (alive !== undefined) {
@@ -210,10 +208,8 @@ export class InMemoryPresenceStore implements PresenceStore {
   }): Promise<DisconnectOutcome> {
     this.begin();
     const { socket, lessonTtlS } = input;
-    const directory = this.directory(socket.identity.userId);
-    if (directory === undefined || directory.sid !== socket.sid) {
-      return { current: false, lessonId: null };
-    }
+    const directory = this.currentDirectory(socket);
+    if (directory === undefined) return { current: false, lessonId: null };
     this.keys.expire(socket.identity.userId, lessonTtlS);
     return { current: true, lessonId: directory.lesson_id ?? null };
   }
@@ -276,8 +272,8 @@ export class InMemoryPresenceStore implements PresenceStore {
       // Redis removes a hash with its last field.
       if (members.size === 0) this.keys.delete(key);
     }
-    const directory = this.directory(socket.identity.userId);
-    if (directory?.sid !== socket.sid) return;
+    const directory = this.currentDirectory(socket);
+    if (directory === undefined) return;
     if (previousLessonId === null) delete directory.lesson_id;
     else directory.lesson_id = previousLessonId;
   }
@@ -410,6 +406,12 @@ export class InMemoryPresenceStore implements PresenceStore {
     if (members === undefined)
       this.keys.put(key, { type: 'hash', fields: new Map([[userId, sid]]) });
     else members.set(userId, sid);
+  }
+
+  /** The directory entry when this socket is still the user's current one (compare-and-set). */
+  private currentDirectory(socket: SocketOf): DirectoryEntry | undefined {
+    const directory = this.directory(socket.identity.userId);
+    return directory?.sid === socket.sid ? directory : undefined;
   }
 
   private hash(key: string): Map<string, string> | undefined {
