@@ -39,6 +39,19 @@ local function read_directory(key)
   }
 end
 
+-- The entry when it was written for this org and role. The directory is keyed by user id alone,
+-- so an entry of another org or role must neither name its socket nor lead this user into its lesson.
+local function own_directory(key, org, role)
+  local entry = read_directory(key)
+  if entry and entry.org_id == org and entry.role == role then return entry end
+  return nil
+end
+
+local function previous_lesson(key, org, role)
+  local own = own_directory(key, org, role)
+  return own and own.lesson_id
+end
+
 local function directory_json(head, lesson)
   if lesson then return head .. ',"lesson_id":"' .. lesson .. '"}' end
   return head .. '}'
@@ -77,25 +90,23 @@ end
 
 /** One atomic transition each; KEYS and ARGV are listed where a script starts to differ. */
 const SCRIPTS = {
-  // KEYS 5: cooldown. ARGV 6: sid, 7: user, 8: key prefix, 9: lesson TTL.
+  // KEYS 5: cooldown. ARGV 6: sid, 7: user, 8: key prefix, 9: lesson TTL, 10: org, 11: role.
   classroomConnectTeacher: {
     numberOfKeys: 5,
     body: `
 if redis.call('EXISTS', KEYS[5]) == 1 then
   return { 'cooldown', redis.call('PTTL', KEYS[5]) }
 end
-local previous = read_directory(KEYS[2])
-local lesson = previous and previous.lesson_id
+local lesson = previous_lesson(KEYS[2], ARGV[10], ARGV[11])
 register_teacher(lesson)
 if lesson then set_member(ARGV[8] .. 'lesson_teacher_' .. lesson, ARGV[7], ARGV[6], ARGV[9]) end
 return { 'connected', lesson or '' }`,
   },
-  // KEYS: directory. ARGV: head, sid, user, key prefix, lesson TTL.
+  // KEYS: directory. ARGV: head, sid, user, key prefix, lesson TTL, org, role.
   classroomConnectStudent: {
     numberOfKeys: 1,
     body: `
-local previous = read_directory(KEYS[1])
-local lesson = previous and previous.lesson_id
+local lesson = previous_lesson(KEYS[1], ARGV[6], ARGV[7])
 redis.call('SET', KEYS[1], directory_json(ARGV[1], lesson))
 if lesson then set_member(ARGV[4] .. 'lesson_student_' .. lesson, ARGV[3], ARGV[2], ARGV[5]) end
 return lesson or ''`,
@@ -145,15 +156,13 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1`,
   },
-  // The directory is keyed by user id alone: only an entry of this org's teacher names its socket.
   // KEYS: cooldown, directory. ARGV: cooldown TTL, org.
   classroomStartCooldown: {
     numberOfKeys: 2,
     body: `
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-local current = read_directory(KEYS[2])
-if not current or current.org_id ~= ARGV[2] or current.role ~= 'teacher' then return '' end
-return current.sid or ''`,
+local own = own_directory(KEYS[2], ARGV[2], 'teacher')
+return own and own.sid or ''`,
   },
   // KEYS: seats, the caller's membership, the other membership, directory.
   // ARGV: seat count, lesson TTL, user, sid, head, lesson.
@@ -335,6 +344,8 @@ export class RedisPresenceStore implements PresenceStore {
         teacher.userId,
         this.prefix,
         lessonTtlS,
+        teacher.orgId,
+        teacher.role,
       ],
     );
     if (reply[0] === 'cooldown') {
@@ -352,7 +363,15 @@ export class RedisPresenceStore implements PresenceStore {
     const lessonId = await this.run(
       'classroomConnectStudent',
       [this.key(socket.identity.userId)],
-      [directoryHead(socket), socket.sid, socket.identity.userId, this.prefix, lessonTtlS],
+      [
+        directoryHead(socket),
+        socket.sid,
+        socket.identity.userId,
+        this.prefix,
+        lessonTtlS,
+        socket.identity.orgId,
+        socket.identity.role,
+      ],
     );
     return { lessonId: orNull(lessonId) };
   }
