@@ -171,10 +171,19 @@ function report(cold: Measure[], warm: Measure[], version: string): void {
   const rows = warm.map((measure, i) => {
     const first = cold[i] as Measure;
     const limit = ONE_ROUND_TRIP.has(measure.operation) ? '≤ 1' : '';
-    return `| ${measure.operation} | ${measure.writes} | ${measure.commands.length} | ${measure.commands.join(', ')} | ${first.commands.join(', ')} | ${limit} |`;
+    const cells = [
+      measure.operation,
+      measure.writes,
+      measure.commands.length,
+      measure.commands.join(', '),
+      first.commands.join(', '),
+      limit,
+    ];
+    return `| ${cells.join(' | ')} |`;
   });
   const table = [
-    '| operation | round trips | commands received | commands (warm) | commands (first call) | required |',
+    '| operation | round trips | commands received | commands (warm) | commands (first call) ' +
+      '| required |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');

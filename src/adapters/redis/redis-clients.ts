@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '../../application/errors.js';
 
 export interface RedisClientOptions {
-  /** Shown in `CLIENT LIST` and in the logs, so operators can tell the service's connections apart. */
+  /** Shown in `CLIENT LIST` and in the logs, so operators can tell our connections apart. */
   readonly name: string;
   readonly logger: Logger;
   readonly connectTimeoutMs?: number;
@@ -83,7 +83,7 @@ export function toPresenceError(error: unknown): unknown {
     : error;
 }
 
-/** Awaits a Redis call, turning an unreachable Redis into `DependencyUnavailableError('presence')`. */
+/** Awaits a Redis call; an unreachable Redis becomes `DependencyUnavailableError('presence')`. */
 export async function presenceCall<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;

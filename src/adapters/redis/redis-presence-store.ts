@@ -40,7 +40,8 @@ local function read_directory(key)
 end
 
 -- The entry when it was written for this org and role. The directory is keyed by user id alone,
--- so an entry of another org or role must neither name its socket nor lead this user into its lesson.
+-- so an entry of another org or role must neither name its socket nor lead this user into its
+-- lesson.
 local function own_directory(key, org, role)
   local entry = read_directory(key)
   if entry and entry.org_id == org and entry.role == role then return entry end

@@ -15,7 +15,7 @@ const ALIVE_KEY_START = 'alive:org_';
 const USER_SEPARATOR = '_user_';
 
 /**
- * The teachers an expired key names, when it is an alive hash `{prefix}alive:org_{org}_user_{user}`.
+ * The teachers an expired key names when it is an alive hash, `{prefix}alive:org_{o}_user_{u}`.
  * Ids may themselves contain `_user_`, so every split into two valid ids is returned: ending a
  * session of a teacher who had none is a no-op (EndExpiredSession claims nothing).
  */
