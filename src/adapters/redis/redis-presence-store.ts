@@ -21,7 +21,7 @@ import { presenceCall, toPresenceError } from './redis-clients.js';
  * The directory entry is read with a pattern instead of cjson: ids and engine.io socket ids are
  * [A-Za-z0-9_-] (PROTOCOL §3), so its values never hold a quote or a backslash, and ioredis-mock
  * has no cjson. It is written from a head that the caller serialised in the contract's key order
- * ({"sid","client_id","role","org_id"), cjson would not keep the order), plus `lesson_id` last.
+ * (`{"sid","client_id","role","org_id"`, an order cjson would not keep), plus `lesson_id` last.
  */
 const HELPERS = String.raw`
 local function directory_field(json, name)
