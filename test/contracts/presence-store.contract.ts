@@ -4,7 +4,7 @@ import type { TeacherRef } from '../../src/domain/clients.js';
 import { epochAt } from '../../src/domain/session.js';
 
 /**
- * What every PresenceStore must do (docs: /work/notes/presence-semantics.md, PROTOCOL §6–§7), run
+ * What every PresenceStore must do (the port's JSDoc, PROTOCOL §6–§7, exact Redis keys), run
  * against the in-memory store and against Redis. The clock is the store's: for Redis it is real
  * time and `advance` waits, so every TTL here is one or two seconds and waits are few. Deadlines
  * use the caller's `nowMs`, so tests about their order pass made-up times instead of waiting.
