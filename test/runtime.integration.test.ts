@@ -66,6 +66,24 @@ const nextEvent = <T>(socket: Socket, event: string) =>
 const joinMath = (socket: Socket, userId: string, role: Role) =>
   socket.emitWithAck('join_lesson', { user_id: userId, lesson_id: DEMO.lessons.math.id, role });
 
+/**
+ * The demo teacher joins the demo lesson and goes away while the demo manager watches; resolves to
+ * the manager's next `logout` event, which marks the end of the teacher's session.
+ */
+async function teacherLeavesTheLesson(service: RunningService, config: Config) {
+  const manager = await connectAs(service, config, {
+    sub: DEMO.manager.userId,
+    role: DEMO.manager.role,
+    productType: 'manager',
+  });
+  const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
+  await joinMath(teacher, 't-ada', 'teacher');
+  const loggedOut = nextEvent(manager, 'logout');
+  const leftAtMs = Date.now();
+  teacher.close();
+  return { loggedOut, leftAtMs };
+}
+
 const lessonStatus = (service: RunningService, lessonId: string) => {
   const lessons = resolve(service.container, 'lessons') as InMemoryLessonRepository;
   return lessons.snapshot().lessons.find((lesson) => lesson.id === lessonId)?.status;
@@ -192,15 +210,7 @@ describe('the background loops', () => {
         },
       },
     );
-    const manager = await connectAs(service, config, {
-      sub: DEMO.manager.userId,
-      role: DEMO.manager.role,
-      productType: 'manager',
-    });
-    const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
-    await joinMath(teacher, 't-ada', 'teacher');
-    const loggedOut = nextEvent(manager, 'logout');
-    teacher.close();
+    const { loggedOut } = await teacherLeavesTheLesson(service, config);
     expect(await loggedOut).toEqual({ user_id: 't-ada' });
     expect(lessonStatus(service, 'lesson-math')).toBe('ended');
   });
@@ -210,18 +220,9 @@ describe('the background loops', () => {
       { DISCONNECT_GRACE_S: '1', SWEEP_INTERVAL_S: '600' },
       { overrides: { expiryFeed: silentFeed } },
     );
-    const manager = await connectAs(service, config, {
-      sub: DEMO.manager.userId,
-      role: DEMO.manager.role,
-      productType: 'manager',
-    });
-    const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
-    await joinMath(teacher, 't-ada', 'teacher');
-    const loggedOut = nextEvent(manager, 'logout');
-    const disconnectedAtMs = Date.now();
-    teacher.close();
+    const { loggedOut, leftAtMs } = await teacherLeavesTheLesson(service, config);
     expect(await loggedOut).toEqual({ user_id: 't-ada' });
-    expect(Date.now() - disconnectedAtMs).toBeLessThan(3_000);
+    expect(Date.now() - leftAtMs).toBeLessThan(3_000);
     expect(lessonStatus(service, 'lesson-math')).toBe('ended');
   });
 
