@@ -27,7 +27,12 @@ export interface Config {
   readonly sweepIntervalS: number;
   readonly rateLimit: { readonly perS: number; readonly burst: number };
   /** Null when MIXPANEL_TOKEN is unset: analytics off. */
-  readonly mixpanel: { readonly token: string; readonly host: string | null } | null;
+  readonly mixpanel: {
+    readonly token: string;
+    /** Mixpanel's API host (or a proxy) as host[:port]; null for the package's default. */
+    readonly host: string | null;
+    readonly protocol: 'http' | 'https';
+  } | null;
   readonly logLevel: LevelWithSilent;
 }
 
@@ -122,7 +127,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     mixpanel:
       mixpanelToken === undefined
         ? null
-        : { token: mixpanelToken, host: mixpanelHost(read('MIXPANEL_HOST')) },
+        : { token: mixpanelToken, ...mixpanelHost(read('MIXPANEL_HOST')) },
     logLevel: logLevel(read('LOG_LEVEL') ?? 'info'),
   };
 }
@@ -184,17 +189,21 @@ function keyPrefix(value: string): string {
   return value;
 }
 
-function mixpanelHost(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  const match = /^[A-Za-z0-9.-]+(?::([0-9]{1,5}))?$/.exec(value);
-  const port = match?.[1] === undefined ? null : Number(match[1]);
-  if (match === null || (port !== null && (port < 1 || port > 65_535))) {
+/** `[http://|https://]host[:port]`: a plain-HTTP scheme is for a proxy on a private network. */
+function mixpanelHost(value: string | undefined): {
+  host: string | null;
+  protocol: 'http' | 'https';
+} {
+  if (value === undefined) return { host: null, protocol: 'https' };
+  const match = /^(?:(https?):\/\/)?([A-Za-z0-9.-]+(?::([0-9]{1,5}))?)$/.exec(value);
+  const port = match?.[3] === undefined ? null : Number(match[3]);
+  if (match?.[2] === undefined || (port !== null && (port < 1 || port > 65_535))) {
     throw new BadVariable(
       'MIXPANEL_HOST',
-      `must be host or host:port (no scheme, no path), got ${JSON.stringify(value)}.`,
+      `must be [http://|https://]host[:port] (no path), got ${JSON.stringify(value)}.`,
     );
   }
-  return value;
+  return { host: match[2], protocol: match[1] === 'http' ? 'http' : 'https' };
 }
 
 function logLevel(value: string): LevelWithSilent {

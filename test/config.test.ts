@@ -94,7 +94,7 @@ describe('loadConfig', () => {
       timings: { presenceTtlS: 30, disconnectGraceS: 120, cooldownS: 90, lessonTtlS: 3600 },
       sweepIntervalS: 2,
       rateLimit: { perS: 5, burst: 10 },
-      mixpanel: { token: 'mp-token', host: 'mixpanel-proxy.internal:8443' },
+      mixpanel: { token: 'mp-token', host: 'mixpanel-proxy.internal:8443', protocol: 'https' },
       logLevel: 'debug',
     });
   });
@@ -119,7 +119,11 @@ describe('loadConfig', () => {
     expect(configOf({ MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'localhost' }).mixpanel).toEqual({
       token: 't',
       host: 'localhost',
+      protocol: 'https',
     });
+    expect(
+      configOf({ MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'http://127.0.0.1:8080' }).mixpanel,
+    ).toEqual({ token: 't', host: '127.0.0.1:8080', protocol: 'http' });
   });
 
   it.each([
@@ -142,7 +146,8 @@ describe('loadConfig', () => {
     ['LESSON_TTL_S', { LESSON_TTL_S: '1e6' }],
     ['SWEEP_INTERVAL_S', { SWEEP_INTERVAL_S: '0' }],
     ['SWEEP_INTERVAL_S', { SWEEP_INTERVAL_S: '2000001' }],
-    ['MIXPANEL_HOST', { MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'https://api.mixpanel.com' }],
+    ['MIXPANEL_HOST', { MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'ftp://api.mixpanel.com' }],
+    ['MIXPANEL_HOST', { MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'https://api.mixpanel.com/track' }],
     ['MIXPANEL_HOST', { MIXPANEL_TOKEN: 't', MIXPANEL_HOST: 'proxy:70000' }],
     ['RATE_LIMIT_PER_S', { RATE_LIMIT_PER_S: '0' }],
     ['RATE_LIMIT_BURST', { RATE_LIMIT_BURST: '1.5' }],

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { type Logger, pino } from 'pino';
+import { ServiceMetrics } from '../../src/adapters/http/metrics.js';
 import { DEMO } from '../../src/adapters/in-memory/demo-data.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Role } from '../../src/domain/clients.js';
+import { productionOptions } from '../../src/production.js';
 import { type RunningService, startService } from '../../src/runtime.js';
 import type { CommandOutput } from './db.js';
 
@@ -35,19 +37,14 @@ export async function runServe(env: NodeJS.ProcessEnv, output: CommandOutput): P
     return 2;
   }
   const config = loaded.value;
-  if (config.mode === 'production') {
-    output.writeErr(
-      'Production mode (REDIS_URL, DATABASE_URL) is not wired into serve yet; unset both to run embedded.\n',
-    );
-    return 1;
-  }
   const logger = pino({ level: config.logLevel });
   if (!config.jwtSecretGenerated && config.jwt.secret.length < MIN_SECRET_LENGTH) {
     logger.warn(`AUTH_JWT_SECRET is shorter than ${MIN_SECRET_LENGTH} characters`);
   }
   let service: RunningService;
   try {
-    service = await startService(config, { logger });
+    const options = await productionOptions(config, logger, new ServiceMetrics());
+    service = await startService(config, { ...options, logger });
   } catch (error) {
     logger.error({ err: error }, 'start-up failed');
     output.writeErr(`Cannot start: ${firstLine(error)}\n`);
@@ -55,7 +52,11 @@ export async function runServe(env: NodeJS.ProcessEnv, output: CommandOutput): P
   }
   // Listening for signals before anything is printed: whoever reads the banner may stop us at once.
   const stopped = closeOnSignal(service, logger);
-  output.writeOut(await embeddedBanner(config, service.url));
+  output.writeOut(
+    config.mode === 'embedded'
+      ? await embeddedBanner(config, service.url)
+      : `Classroom service listening on ${service.url} (production mode)\n`,
+  );
   const code = await stopped;
   setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
   return code;

@@ -1,0 +1,128 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ReadinessCheck } from './adapters/http/http-endpoints.js';
+import type { ServiceMetrics } from './adapters/http/metrics.js';
+import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
+import { MikroOrmLessonRepository } from './adapters/mikro-orm/mikro-orm-lesson-repository.js';
+import { openOrm } from './adapters/mikro-orm/orm.js';
+import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
+import { createRedisClient } from './adapters/redis/redis-clients.js';
+import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
+import { RedisSessionExpiryFeed } from './adapters/redis/redis-session-expiry-feed.js';
+import type { Services } from './composition-root.js';
+import type { Config } from './config.js';
+import type { StartOptions } from './runtime.js';
+
+/**
+ * The adapters of production mode, opened from the configuration: Redis for presence, expiry
+ * notifications and the Socket.IO cluster adapter when `REDIS_URL` is set; PostgreSQL through
+ * MikroORM when `DATABASE_URL` is set; Mixpanel when `MIXPANEL_TOKEN` is set. Whatever is not
+ * configured stays embedded. Connections open lazily, so a node starts (and reports itself not
+ * ready) while a dependency is down.
+ */
+export async function productionOptions(
+  config: Config,
+  logger: Logger,
+  metrics: ServiceMetrics,
+): Promise<StartOptions> {
+  const overrides: { -readonly [K in keyof Services]?: Services[K] } = {};
+  const readiness: ReadinessCheck[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  let socketAdapter: StartOptions['socketAdapter'];
+
+  if (config.redisUrl !== null) {
+    const { redisUrl, redisKeyPrefix: keyPrefix } = config;
+    const redis = createRedisClient(redisUrl, { name: 'classroom-presence', logger });
+    const feed = new RedisSessionExpiryFeed({ redisUrl, keyPrefix, logger });
+    overrides.presence = new RedisPresenceStore(redis, { keyPrefix });
+    overrides.expiryFeed = feed;
+    socketAdapter = clusterAdapter(redisUrl, keyPrefix, logger, closers);
+    readiness.push(
+      { name: 'redis', check: async () => ({ ok: (await redis.ping()) === 'PONG' }) },
+      {
+        // Sessions still end without notifications (the deadline sweep), only a little later, so
+        // their absence is reported here and in the log but does not take the node out.
+        name: 'expiry_notifications',
+        check: async () => {
+          const { notifications, reason } = feed.status();
+          return {
+            ok: true,
+            detail: reason === undefined ? notifications : `${notifications}: ${reason}`,
+          };
+        },
+      },
+    );
+    closers.push(async () => {
+      redis.disconnect();
+    });
+  }
+
+  if (config.databaseUrl !== null) {
+    const orm = await openOrm({ databaseUrl: config.databaseUrl, logger });
+    overrides.lessons = new MikroOrmLessonRepository(orm);
+    readiness.push({
+      name: 'database',
+      check: async () => {
+        await orm.em.fork().getConnection().execute('select 1');
+        return { ok: true };
+      },
+    });
+    closers.push(() => orm.close(true));
+  }
+
+  if (config.mixpanel !== null) {
+    const analytics = new MixpanelAnalytics({
+      token: config.mixpanel.token,
+      ...(config.mixpanel.host === null ? {} : { host: config.mixpanel.host }),
+      protocol: config.mixpanel.protocol,
+      logger: logger.child({ component: 'mixpanel' }),
+      registry: metrics.registry,
+    });
+    overrides.analytics = analytics;
+    // First among the closers: the queue is flushed while the network is surely still there.
+    closers.unshift(() => analytics.close());
+  } else if (config.mode === 'production') {
+    // Analytics off: a small in-memory buffer that nobody sends anywhere.
+    overrides.analytics = new InMemoryAnalytics(0);
+  }
+
+  return {
+    overrides,
+    readiness,
+    closers,
+    metrics,
+    ...(socketAdapter === undefined ? {} : { socketAdapter }),
+  };
+}
+
+/**
+ * The Socket.IO Redis adapter, so that rooms and `fetchSockets` span every node. All nodes must
+ * use the same channel key (STACK trap 5); it carries the key prefix so that deployments sharing
+ * one Redis stay apart.
+ */
+function clusterAdapter(
+  redisUrl: string,
+  keyPrefix: string,
+  logger: Logger,
+  closers: Array<() => Promise<void>>,
+): StartOptions['socketAdapter'] {
+  const log = logger.child({ component: 'socket-adapter' });
+  const pub = createRedisClient(redisUrl, { name: 'classroom-socket-pub', logger });
+  // The adapter publishes without handling a rejection; during a Redis outage that would be an
+  // unhandled rejection and end the process. A lost broadcast is what an outage means anyway.
+  const publish = pub.publish.bind(pub);
+  pub.publish = ((channel: string, message: string) =>
+    publish(channel, message).catch((error: unknown) => {
+      log.warn({ err: error }, 'a cluster broadcast was lost: Redis is unavailable');
+      return 0;
+    })) as typeof pub.publish;
+  // Subscriptions are re-established by ioredis after every reconnect.
+  const sub = new Redis(redisUrl, { connectionName: 'classroom-socket-sub' });
+  sub.on('error', (error: Error) => log.debug({ err: error }, 'cluster subscriber error'));
+  closers.push(async () => {
+    pub.disconnect();
+    sub.disconnect();
+  });
+  return createAdapter(pub, sub, { key: `${keyPrefix}socket.io` });
+}
