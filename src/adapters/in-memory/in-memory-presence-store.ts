@@ -13,6 +13,16 @@ import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import { claimSeat, initialSeatMap, type SeatMap } from '../../domain/seat-map.js';
 import { epochAt, type SessionEpoch } from '../../domain/session.js';
+import {
+  aliveKey,
+  cooldownKey,
+  lessonStudentsKey,
+  lessonTeachersKey,
+  membershipKey,
+  seatsKey,
+  sessionMember,
+  teacherOfMember,
+} from '../presence-keys.js';
 import { Keyspace } from './keyspace.js';
 import { SortedSet } from './sorted-set.js';
 
@@ -35,22 +45,7 @@ type Value =
   | { readonly type: 'directory'; readonly entry: DirectoryEntry }
   | { readonly type: 'text'; readonly text: string };
 
-/** Redis key names (PROTOCOL §7); ids never contain ':', so no two kinds collide. */
-const aliveKey = (teacher: TeacherRef) => `alive:org_${teacher.orgId}_user_${teacher.userId}`;
-const cooldownKey = (teacher: TeacherRef) => `cooldown:org_${teacher.orgId}_user_${teacher.userId}`;
-const seatsKey = (lessonId: Id) => `lesson_seat_${lessonId}`;
-const teachersKey = (lessonId: Id) => `lesson_teacher_${lessonId}`;
-const studentsKey = (lessonId: Id) => `lesson_student_${lessonId}`;
-const membersKey = (identity: ClientIdentity, lessonId: Id) =>
-  identity.kind === 'teacher_app' ? teachersKey(lessonId) : studentsKey(lessonId);
-/** Member of the service's own deadline and epoch indexes. */
-const memberOf = (teacher: TeacherRef) => `${teacher.orgId}:${teacher.userId}`;
 const teacherOf = ({ orgId, userId }: TeacherRef): TeacherRef => ({ orgId, userId });
-
-function parseMember(member: string): TeacherRef {
-  const colon = member.indexOf(':');
-  return { orgId: member.slice(0, colon), userId: member.slice(colon + 1) };
-}
 
 const serialise = ({ sid, client_id, role, org_id, lesson_id }: DirectoryEntry): string =>
   JSON.stringify(
@@ -140,8 +135,8 @@ export class InMemoryPresenceStore implements PresenceStore {
     const lessonId = this.previousLesson(socket.identity);
     const epoch = this.register(socket, nowMs, presenceTtlS, lessonId);
     if (lessonId !== null) {
-      this.setMember(teachersKey(lessonId), socket.identity.userId, socket.sid);
-      this.keys.expire(teachersKey(lessonId), lessonTtlS);
+      this.setMember(lessonTeachersKey(lessonId), socket.identity.userId, socket.sid);
+      this.keys.expire(lessonTeachersKey(lessonId), lessonTtlS);
     }
     return { kind: 'connected', epoch, lessonId };
   }
@@ -155,8 +150,8 @@ export class InMemoryPresenceStore implements PresenceStore {
     const lessonId = this.previousLesson(socket.identity);
     this.writeDirectory(socket, lessonId);
     if (lessonId !== null) {
-      this.setMember(studentsKey(lessonId), socket.identity.userId, socket.sid);
-      this.keys.expire(studentsKey(lessonId), lessonTtlS);
+      this.setMember(lessonStudentsKey(lessonId), socket.identity.userId, socket.sid);
+      this.keys.expire(lessonStudentsKey(lessonId), lessonTtlS);
     }
     return { lessonId };
   }
@@ -177,7 +172,7 @@ export class InMemoryPresenceStore implements PresenceStore {
       const key = aliveKey(socket.identity);
       if (directory.sid !== socket.sid || this.hash(key)?.get('state') !== 'connect') continue;
       this.keys.expire(key, presenceTtlS);
-      this.deadlines.set(memberOf(socket.identity), nowMs + presenceTtlS * 1000);
+      this.deadlines.set(sessionMember(socket.identity), nowMs + presenceTtlS * 1000);
     }
   }
 
@@ -196,7 +191,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     if (alive !== undefined) {
       alive.set('state', 'disconnect');
       this.keys.expire(key, graceS);
-      this.deadlines.set(memberOf(socket.identity), nowMs + graceS * 1000);
+      this.deadlines.set(sessionMember(socket.identity), nowMs + graceS * 1000);
     }
     this.keys.expire(socket.identity.userId, lessonTtlS);
     return { current: true, lessonId: directory.lesson_id ?? null };
@@ -248,8 +243,8 @@ export class InMemoryPresenceStore implements PresenceStore {
       seats = new Map(Object.entries(initialSeatMap(seatCount)));
       this.keys.put(seatKey, { type: 'hash', fields: seats });
     }
-    this.setMember(membersKey(socket.identity, lessonId), socket.identity.userId, socket.sid);
-    for (const key of [seatKey, teachersKey(lessonId), studentsKey(lessonId)]) {
+    this.setMember(membershipKey(socket.identity, lessonId), socket.identity.userId, socket.sid);
+    for (const key of [seatKey, lessonTeachersKey(lessonId), lessonStudentsKey(lessonId)]) {
       this.keys.expire(key, lessonTtlS);
     }
     const directory = this.directory(socket.identity.userId);
@@ -265,7 +260,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   }): Promise<void> {
     this.begin();
     const { socket, lessonId, previousLessonId } = input;
-    const key = membersKey(socket.identity, lessonId);
+    const key = membershipKey(socket.identity, lessonId);
     const members = this.hash(key);
     if (members?.get(socket.identity.userId) === socket.sid) {
       members.delete(socket.identity.userId);
@@ -286,7 +281,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.begin();
     const { lessonId, studentId, seatId } = input;
     const seats = this.hash(seatsKey(lessonId));
-    if (seats === undefined || !this.hash(studentsKey(lessonId))?.has(studentId)) {
+    if (seats === undefined || !this.hash(lessonStudentsKey(lessonId))?.has(studentId)) {
       return fail('not_in_lesson');
     }
     if (seats.get(seatId) === studentId) return ok({ alreadyHeld: true, releasedSeatId: null });
@@ -317,7 +312,7 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   async dueSessionEnds(nowMs: number, limit: number): Promise<TeacherRef[]> {
     this.begin();
-    return this.deadlines.range(nowMs, limit).map(parseMember);
+    return this.deadlines.range(nowMs, limit).map(teacherOfMember);
   }
 
   async nextDueAtMs(): Promise<number | null> {
@@ -332,7 +327,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   ): Promise<SessionClaim | null> {
     this.begin();
     if (this.keys.has(aliveKey(teacher))) return null;
-    const member = memberOf(teacher);
+    const member = sessionMember(teacher);
     const dueAtMs = this.deadlines.score(member);
     const epoch = this.epochs.get(member);
     if (dueAtMs === undefined || dueAtMs > nowMs || epoch === undefined) return null;
@@ -342,7 +337,8 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   async completeSessionEnd(teacher: TeacherRef, epoch: SessionEpoch): Promise<void> {
     this.begin();
-    if (this.epochs.get(memberOf(teacher)) !== epoch || this.keys.has(aliveKey(teacher))) return;
+    if (this.epochs.get(sessionMember(teacher)) !== epoch || this.keys.has(aliveKey(teacher)))
+      return;
     this.forgetSession(teacher);
   }
 
@@ -367,8 +363,8 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.keys.put(key, { type: 'hash', fields: alive, teacher });
     this.keys.expire(key, presenceTtlS);
     this.writeDirectory(socket, lessonId);
-    this.deadlines.set(memberOf(teacher), nowMs + presenceTtlS * 1000);
-    this.epochs.set(memberOf(teacher), epoch);
+    this.deadlines.set(sessionMember(teacher), nowMs + presenceTtlS * 1000);
+    this.epochs.set(sessionMember(teacher), epoch);
     return epoch;
   }
 
@@ -383,8 +379,8 @@ export class InMemoryPresenceStore implements PresenceStore {
   }
 
   private forgetSession(teacher: TeacherRef): void {
-    this.deadlines.delete(memberOf(teacher));
-    this.epochs.delete(memberOf(teacher));
+    this.deadlines.delete(sessionMember(teacher));
+    this.epochs.delete(sessionMember(teacher));
   }
 
   /** SET without EX: the entry of a connected socket never expires. */

@@ -12,6 +12,18 @@ import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { SeatMap } from '../../domain/seat-map.js';
 import { epochAt, type SessionEpoch } from '../../domain/session.js';
+import {
+  aliveKey,
+  cooldownKey,
+  DEADLINES_KEY,
+  EPOCHS_KEY,
+  lessonStudentsKey,
+  lessonTeachersKey,
+  membershipKey,
+  seatsKey,
+  sessionMember,
+  teacherOfMember,
+} from '../presence-keys.js';
 import { presenceCall, toPresenceError } from './redis-clients.js';
 
 /**
@@ -281,16 +293,6 @@ interface Replies {
 /** How `defineCommand` exposes a script on a client or a pipeline. */
 type ScriptCommands<R> = Record<ScriptName, (...keysAndArgs: (string | number)[]) => R>;
 
-/** The service's own keys: names with ':' that no protocol key (built from ids) can take. */
-const DEADLINES_KEY = 'classroom:deadlines';
-const EPOCHS_KEY = 'classroom:epochs';
-const memberOf = (teacher: TeacherRef) => `${teacher.orgId}:${teacher.userId}`;
-
-function teacherOfMember(member: string): TeacherRef {
-  const colon = member.indexOf(':');
-  return { orgId: member.slice(0, colon), userId: member.slice(colon + 1) };
-}
-
 const orNull = (value: string): string | null => (value === '' ? null : value);
 
 /** The directory entry up to its last field, in the contract's key order, `}` left off. */
@@ -338,7 +340,7 @@ export class RedisPresenceStore implements PresenceStore {
     const epoch = epochAt(nowMs);
     const reply = await this.run(
       'classroomConnectTeacher',
-      [...this.sessionKeys(teacher), this.key(this.cooldownName(teacher))],
+      [...this.sessionKeys(teacher), this.key(cooldownKey(teacher))],
       [
         ...this.registration(socket, epoch, nowMs + presenceTtlS * 1000, presenceTtlS),
         socket.sid,
@@ -410,8 +412,8 @@ export class RedisPresenceStore implements PresenceStore {
     const teacher = socket.identity;
     const [current, lessonId] = await this.run(
       'classroomDisconnectTeacher',
-      [this.key(teacher.userId), this.key(this.aliveName(teacher)), this.key(DEADLINES_KEY)],
-      [socket.sid, graceS, nowMs + graceS * 1000, memberOf(teacher), lessonTtlS],
+      [this.key(teacher.userId), this.key(aliveKey(teacher)), this.key(DEADLINES_KEY)],
+      [socket.sid, graceS, nowMs + graceS * 1000, sessionMember(teacher), lessonTtlS],
     );
     return { current: current === 1, lessonId: orNull(lessonId) };
   }
@@ -430,7 +432,9 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async logoutTeacher(teacher: TeacherRef): Promise<void> {
-    await this.run('classroomLogoutTeacher', this.sessionEndKeys(teacher), [memberOf(teacher)]);
+    await this.run('classroomLogoutTeacher', this.sessionEndKeys(teacher), [
+      sessionMember(teacher),
+    ]);
   }
 
   async startCooldown(input: {
@@ -440,7 +444,7 @@ export class RedisPresenceStore implements PresenceStore {
     const { teacher, cooldownS } = input;
     const sid = await this.run(
       'classroomStartCooldown',
-      [this.key(this.cooldownName(teacher)), this.key(teacher.userId)],
+      [this.key(cooldownKey(teacher)), this.key(teacher.userId)],
       [cooldownS, teacher.orgId],
     );
     return { sid: orNull(sid) };
@@ -453,13 +457,13 @@ export class RedisPresenceStore implements PresenceStore {
     readonly lessonTtlS: number;
   }): Promise<{ readonly seats: SeatMap; readonly previousLessonId: Id | null }> {
     const { socket, lessonId, seatCount, lessonTtlS } = input;
-    const teachers = this.key(`lesson_teacher_${lessonId}`);
-    const students = this.key(`lesson_student_${lessonId}`);
+    const teachers = this.key(lessonTeachersKey(lessonId));
+    const students = this.key(lessonStudentsKey(lessonId));
     const [own, other] =
       socket.identity.kind === 'teacher_app' ? [teachers, students] : [students, teachers];
     const [previousLessonId, seats] = await this.run(
       'classroomJoinLesson',
-      [this.key(`lesson_seat_${lessonId}`), own, other, this.key(socket.identity.userId)],
+      [this.key(seatsKey(lessonId)), own, other, this.key(socket.identity.userId)],
       [seatCount, lessonTtlS, socket.identity.userId, socket.sid, directoryHead(socket), lessonId],
     );
     return { seats: seatMapOf(seats), previousLessonId: orNull(previousLessonId) };
@@ -473,7 +477,7 @@ export class RedisPresenceStore implements PresenceStore {
     const { socket, lessonId, previousLessonId } = input;
     await this.run(
       'classroomUndoJoinLesson',
-      [this.key(this.membershipName(socket, lessonId)), this.key(socket.identity.userId)],
+      [this.key(membershipKey(socket.identity, lessonId)), this.key(socket.identity.userId)],
       [socket.identity.userId, socket.sid, directoryHead(socket), previousLessonId ?? ''],
     );
   }
@@ -486,7 +490,7 @@ export class RedisPresenceStore implements PresenceStore {
     const { lessonId, studentId, seatId } = input;
     const reply = await this.run(
       'classroomClaimSeat',
-      [this.key(`lesson_student_${lessonId}`), this.key(`lesson_seat_${lessonId}`)],
+      [this.key(lessonStudentsKey(lessonId)), this.key(seatsKey(lessonId))],
       [studentId, seatId],
     );
     switch (reply[0]) {
@@ -510,7 +514,7 @@ export class RedisPresenceStore implements PresenceStore {
     if (change.alreadyHeld) return;
     await this.run(
       'classroomRevertSeatClaim',
-      [this.key(`lesson_seat_${lessonId}`)],
+      [this.key(seatsKey(lessonId))],
       [studentId, seatId, change.releasedSeatId ?? ''],
     );
   }
@@ -535,7 +539,7 @@ export class RedisPresenceStore implements PresenceStore {
     leaseMs: number,
   ): Promise<SessionClaim | null> {
     const epoch = await this.run('classroomClaimSessionEnd', this.sessionEndKeys(teacher), [
-      memberOf(teacher),
+      sessionMember(teacher),
       nowMs,
       nowMs + leaseMs,
     ]);
@@ -544,7 +548,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   async completeSessionEnd(teacher: TeacherRef, epoch: SessionEpoch): Promise<void> {
     await this.run('classroomCompleteSessionEnd', this.sessionEndKeys(teacher), [
-      memberOf(teacher),
+      sessionMember(teacher),
       epoch,
     ]);
   }
@@ -589,24 +593,10 @@ export class RedisPresenceStore implements PresenceStore {
     return this.prefix + name;
   }
 
-  private aliveName(teacher: TeacherRef): string {
-    return `alive:org_${teacher.orgId}_user_${teacher.userId}`;
-  }
-
-  private cooldownName(teacher: TeacherRef): string {
-    return `cooldown:org_${teacher.orgId}_user_${teacher.userId}`;
-  }
-
-  private membershipName({ identity }: SocketOf, lessonId: Id): string {
-    return identity.kind === 'teacher_app'
-      ? `lesson_teacher_${lessonId}`
-      : `lesson_student_${lessonId}`;
-  }
-
   /** KEYS of register_teacher: alive, directory, deadlines, epochs. */
   private sessionKeys(teacher: TeacherRef): string[] {
     return [
-      this.key(this.aliveName(teacher)),
+      this.key(aliveKey(teacher)),
       this.key(teacher.userId),
       this.key(DEADLINES_KEY),
       this.key(EPOCHS_KEY),
@@ -620,10 +610,10 @@ export class RedisPresenceStore implements PresenceStore {
     deadlineMs: number,
     presenceTtlS: number,
   ): (string | number)[] {
-    return [memberOf(socket.identity), epoch, presenceTtlS, deadlineMs, directoryHead(socket)];
+    return [sessionMember(socket.identity), epoch, presenceTtlS, deadlineMs, directoryHead(socket)];
   }
 
   private sessionEndKeys(teacher: TeacherRef): string[] {
-    return [this.key(this.aliveName(teacher)), this.key(DEADLINES_KEY), this.key(EPOCHS_KEY)];
+    return [this.key(aliveKey(teacher)), this.key(DEADLINES_KEY), this.key(EPOCHS_KEY)];
   }
 }
