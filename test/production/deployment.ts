@@ -53,11 +53,12 @@ export interface ChildNode extends Node {
 
 export interface LessonRowState {
   readonly status: LessonStatus;
-  readonly startedAt: Date | null;
-  readonly endedAt: Date | null;
+  /** Times in Unix milliseconds, null while unset. */
+  readonly startedAtMs: number | null;
+  readonly endedAtMs: number | null;
   /** `closed_at` of the lesson's quiz and task, null while they are open. */
-  readonly quizClosedAt: Date | null;
-  readonly taskClosedAt: Date | null;
+  readonly quizClosedAtMs: number | null;
+  readonly taskClosedAtMs: number | null;
 }
 
 /**
@@ -176,32 +177,19 @@ export class Deployment {
   }
 
   async lessonRow(id: string): Promise<LessonRowState> {
+    const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
     const [row] = await this.orm.em
       .fork()
       .getConnection()
-      .execute<
-        Array<{
-          status: LessonStatus;
-          started_at: Date | null;
-          ended_at: Date | null;
-          quiz_closed_at: Date | null;
-          task_closed_at: Date | null;
-        }>
-      >(
-        `select l.status, l.started_at, l.ended_at,
-              q.closed_at as quiz_closed_at, t.closed_at as task_closed_at
-         from lesson l join quiz q on q.lesson_id = l.id join task t on t.lesson_id = l.id
-        where l.id = ?`,
+      .execute<LessonRowState[]>(
+        `select l.status, ${ms('l.started_at')} as "startedAtMs", ${ms('l.ended_at')} as "endedAtMs",
+                ${ms('q.closed_at')} as "quizClosedAtMs", ${ms('t.closed_at')} as "taskClosedAtMs"
+           from lesson l join quiz q on q.lesson_id = l.id join task t on t.lesson_id = l.id
+          where l.id = ?`,
         [id],
       );
     if (row === undefined) throw new Error(`no lesson ${id}`);
-    return {
-      status: row.status,
-      startedAt: row.started_at,
-      endedAt: row.ended_at,
-      quizClosedAt: row.quiz_closed_at,
-      taskClosedAt: row.task_closed_at,
-    };
+    return row;
   }
 
   /** A Redis key of the service, with this deployment's prefix. */

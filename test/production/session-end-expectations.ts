@@ -1,0 +1,60 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { expect } from 'vitest';
+import type { Client } from '../adapters/socket-io/classroom-harness.js';
+import { type Deployment, FAST_TIMINGS, type LessonRowState } from './deployment.js';
+
+/**
+ * How long a second, wrong session end could still take to show: one sweep on every node plus a
+ * margin. There is no event for "nothing else happened", so this is the one deliberate wait.
+ */
+const QUIET_PERIOD_MS = Number(FAST_TIMINGS.SWEEP_INTERVAL_S) * 1000 + 500;
+
+/**
+ * Waits for the end of `teacherId`'s session and checks it happened exactly once: the lesson, its
+ * quiz and its task ended together in PostgreSQL, every student of the lesson heard one
+ * `lesson_ended`, and every manager, on either node, heard one `logout` for the teacher.
+ * Resolves to the lesson's row.
+ */
+export async function expectSessionEndedOnce(options: {
+  readonly deployment: Deployment;
+  readonly teacherId: string;
+  readonly lessonId: string;
+  readonly students: readonly Client[];
+  readonly managers: readonly Client[];
+}): Promise<LessonRowState> {
+  const { deployment, teacherId, lessonId, students, managers } = options;
+  for (const student of students) {
+    expect(await student.next('lesson_ended')).toEqual({ lesson_id: lessonId });
+  }
+  await Promise.race(managers.map((manager) => loggedOut(manager, teacherId)));
+  const ended = await deployment.lessonRow(lessonId);
+
+  await delay(QUIET_PERIOD_MS);
+  await Promise.all([...students, ...managers].map((client) => client.settle()));
+  for (const manager of managers) {
+    const logouts = manager.events('logout').filter((payload) => isFor(payload, teacherId));
+    expect(logouts).toEqual([{ user_id: teacherId }]);
+  }
+  for (const student of students) {
+    expect(student.events('lesson_ended')).toEqual([{ lesson_id: lessonId }]);
+  }
+  expect(await deployment.lessonRow(lessonId)).toEqual(ended);
+  expectEndedTogether(ended);
+  return ended;
+}
+
+/** The lesson is over, and its quiz and task were closed in the same transaction. */
+export function expectEndedTogether(row: LessonRowState): void {
+  expect(row.status).toBe('ended');
+  expect(row.endedAtMs).toEqual(expect.any(Number));
+  expect(row.quizClosedAtMs).toBe(row.endedAtMs);
+  expect(row.taskClosedAtMs).toBe(row.endedAtMs);
+}
+
+async function loggedOut(manager: Client, teacherId: string): Promise<void> {
+  while (!isFor(await manager.next('logout'), teacherId));
+}
+
+function isFor(payload: unknown, teacherId: string): boolean {
+  return (payload as { user_id?: unknown }).user_id === teacherId;
+}
