@@ -1,0 +1,55 @@
+/** One Prometheus series (name and labels as exposed) and its value. */
+export type Samples = ReadonlyMap<string, number>;
+
+export interface SeriesChange {
+  readonly series: string;
+  readonly before: number;
+  readonly after: number;
+  readonly delta: number;
+}
+
+/** The service's own series; the rest of `/metrics` is Node's process metrics. */
+export const SERVICE_PREFIX = 'classroom_';
+
+/** Reads `url`'s `/metrics` and keeps the series whose names start with `prefix`. */
+export async function scrapeMetrics(url: string, prefix = SERVICE_PREFIX): Promise<Samples> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET ${url}/metrics answered ${response.status}`);
+  return parseSamples(await response.text(), prefix);
+}
+
+/** The Prometheus text format: `name{labels} value [timestamp]`, comments start with `#`. */
+export function parseSamples(text: string, prefix: string): Samples {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const match = /^(\S+(?:\{.*\})?)\s+(\S+)(?:\s+\d+)?$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) {
+      samples.set(match[1], Number(match[2]));
+    }
+  }
+  return samples;
+}
+
+/** The series whose value moved between the two scrapes; a new series starts from 0. */
+export function changedSeries(before: Samples, after: Samples): SeriesChange[] {
+  const changes: SeriesChange[] = [];
+  for (const [series, value] of after) {
+    const previous = before.get(series) ?? 0;
+    if (value !== previous) {
+      changes.push({ series, before: previous, after: value, delta: value - previous });
+    }
+  }
+  return changes.sort((a, b) => a.series.localeCompare(b.series));
+}
+
+/**
+ * `classroom_events_total{event="join_lesson",outcome="ok"}` → `join_lesson ok`, the key the
+ * driver counts its own acknowledgements under; undefined for any other series.
+ */
+export function eventOutcomeOf(series: string): string | undefined {
+  if (!series.startsWith('classroom_events_total{')) return undefined;
+  const event = /event="([^"]*)"/.exec(series)?.[1];
+  const outcome = /outcome="([^"]*)"/.exec(series)?.[1];
+  return event === undefined || outcome === undefined ? undefined : `${event} ${outcome}`;
+}
