@@ -192,6 +192,12 @@ export class Deployment {
     return row;
   }
 
+  /** `notify-keyspace-events` of the deployment's Redis, as CONFIG GET reports it. */
+  async notificationFlags(): Promise<string> {
+    const [, flags] = (await this.redis.config('GET', 'notify-keyspace-events')) as string[];
+    return flags ?? '';
+  }
+
   /** A Redis key of the service, with this deployment's prefix. */
   key(name: string): string {
     return `${this.keyPrefix}${name}`;

@@ -2,34 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { hasPostgres, hasRedis } from '../support/services.js';
 import { Deployment, FAST_TIMINGS, kill, type Node, ORG } from './deployment.js';
-import { expectEndedTogether, expectSessionEndedOnce } from './session-end-expectations.js';
+import { expectEndedTogether, expectSessionEndedOnce, lessonUnderWay } from './session-scenario.js';
 
 const GRACE_MS = Number(FAST_TIMINGS.DISCONNECT_GRACE_S) * 1000;
 const SWEEP_INTERVAL_MS = Number(FAST_TIMINGS.SWEEP_INTERVAL_S) * 1000;
 /** Redis removes an expired key within about 100 ms here; the rest is a loaded machine's slack. */
 const SESSION_END_SLACK_MS = 1_500;
-
-/**
- * A teacher in a lesson with a student on each node, a scheduled lesson of the same teacher, and
- * a manager on each node; the teacher's socket is on the first node.
- */
-async function lessonUnderWay(deployment: Deployment, [first, second]: readonly [Node, Node]) {
-  const teacherId = deployment.unique('t');
-  const lessonId = await deployment.addLesson(teacherId);
-  const scheduledId = await deployment.addLesson(teacherId, { status: 'scheduled' });
-  const managers = [
-    await deployment.manager(first, deployment.unique('m')),
-    await deployment.manager(second, deployment.unique('m')),
-  ];
-  const teacher = await deployment.teacher(first, teacherId);
-  await teacher.join(lessonId);
-  const students = [
-    await deployment.student(first, deployment.unique('s')),
-    await deployment.student(second, deployment.unique('s')),
-  ];
-  for (const student of students) await student.join(lessonId);
-  return { teacherId, lessonId, scheduledId, teacher, students, managers };
-}
 
 describe.runIf(hasRedis && hasPostgres)('Session end with two production nodes', () => {
   let deployment: Deployment;
@@ -129,10 +107,7 @@ describe.runIf(hasRedis && hasPostgres)(
       });
 
       expect((ended.endedAtMs ?? 0) - leftAtMs).toBeLessThan(GRACE_MS + SESSION_END_SLACK_MS);
-      expect(await deployment.redis.config('GET', 'notify-keyspace-events')).toEqual([
-        'notify-keyspace-events',
-        '',
-      ]);
+      expect(await deployment.notificationFlags()).toBe('');
     });
   },
 );

@@ -1,13 +1,38 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { Client } from '../adapters/socket-io/classroom-harness.js';
-import { type Deployment, FAST_TIMINGS, type LessonRowState } from './deployment.js';
+import { type Deployment, FAST_TIMINGS, type LessonRowState, type Node } from './deployment.js';
 
 /**
  * How long a second, wrong session end could still take to show: one sweep on every node plus a
  * margin. There is no event for "nothing else happened", so this is the one deliberate wait.
  */
 const QUIET_PERIOD_MS = Number(FAST_TIMINGS.SWEEP_INTERVAL_S) * 1000 + 500;
+
+/**
+ * A teacher in a lesson with a student on each node, a scheduled lesson of the same teacher, and
+ * a manager on each node; the teacher's socket is on the first node.
+ */
+export async function lessonUnderWay(
+  deployment: Deployment,
+  [first, second]: readonly [Node, Node],
+) {
+  const teacherId = deployment.unique('t');
+  const lessonId = await deployment.addLesson(teacherId);
+  const scheduledId = await deployment.addLesson(teacherId, { status: 'scheduled' });
+  const managers = [
+    await deployment.manager(first, deployment.unique('m')),
+    await deployment.manager(second, deployment.unique('m')),
+  ];
+  const teacher = await deployment.teacher(first, teacherId);
+  await teacher.join(lessonId);
+  const students = [
+    await deployment.student(first, deployment.unique('s')),
+    await deployment.student(second, deployment.unique('s')),
+  ];
+  for (const student of students) await student.join(lessonId);
+  return { teacherId, lessonId, scheduledId, teacher, students, managers };
+}
 
 /**
  * Waits for the end of `teacherId`'s session and checks it happened exactly once: the lesson, its
