@@ -7,9 +7,12 @@ import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
 import { MikroOrmLessonRepository } from './adapters/mikro-orm/mikro-orm-lesson-repository.js';
 import { openOrm } from './adapters/mikro-orm/orm.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
-import { createRedisClient } from './adapters/redis/redis-clients.js';
+import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
-import { RedisSessionExpiryFeed } from './adapters/redis/redis-session-expiry-feed.js';
+import {
+  missingExpiryFlags,
+  RedisSessionExpiryFeed,
+} from './adapters/redis/redis-session-expiry-feed.js';
 import type { Services } from './composition-root.js';
 import type { Config } from './config.js';
 import type { StartOptions } from './runtime.js';
@@ -44,13 +47,7 @@ export async function productionOptions(
         // Sessions still end without notifications (the deadline sweep), only a little later, so
         // their absence is reported here and in the log but does not take the node out.
         name: 'expiry_notifications',
-        check: async () => {
-          const { notifications, reason } = feed.status();
-          return {
-            ok: true,
-            detail: reason === undefined ? notifications : `${notifications}: ${reason}`,
-          };
-        },
+        check: async () => ({ ok: true, detail: await notificationsDetail(feed, redis) }),
       },
     );
     closers.push(async () => {
@@ -94,6 +91,30 @@ export async function productionOptions(
     metrics,
     ...(socketAdapter === undefined ? {} : { socketAdapter }),
   };
+}
+
+/**
+ * `on`, or `off` / `unknown` and why. The feed sets the flags only when it connects, so they are
+ * read from the server as well: a later `CONFIG SET` by anyone else would otherwise go unseen.
+ */
+async function notificationsDetail(feed: RedisSessionExpiryFeed, redis: Redis): Promise<string> {
+  const { notifications, reason } = feed.status();
+  if (notifications !== 'on') {
+    return reason === undefined ? notifications : `${notifications}: ${reason}`;
+  }
+  let flags: string;
+  try {
+    [, flags = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+  } catch (error) {
+    // The `redis` check reports the outage itself; this one only says it cannot tell.
+    if (isRedisUnavailable(error)) return 'unknown: Not connected to Redis.';
+    throw error;
+  }
+  if (missingExpiryFlags(flags) === '') return 'on';
+  return (
+    `off: notify-keyspace-events is "${flags}" on the server, without E and x; ` +
+    'expired sessions are ended by the deadline sweep.'
+  );
 }
 
 /**

@@ -37,7 +37,7 @@ export function teachersOfAliveKey(key: string, keyPrefix: string): TeacherRef[]
 }
 
 /** The flags `notify-keyspace-events` lacks for `expired` key events (`A` includes `x`). */
-function missingExpiryFlags(configured: string): string {
+export function missingExpiryFlags(configured: string): string {
   return (configured.includes('E') ? '' : 'E') + (/[xA]/.test(configured) ? '' : 'x');
 }
 
