@@ -1,0 +1,679 @@
+import type { ServerEvent } from '../src/application/ports/realtime-notifier.js';
+import type { Timings } from '../src/application/settings.js';
+import type { ClientIdentity, TeacherRef } from '../src/domain/clients.js';
+import type { DomainError } from '../src/domain/errors.js';
+import type { Id } from '../src/domain/ids.js';
+import type { LessonStatus } from '../src/domain/lesson.js';
+import type { SeatMap } from '../src/domain/seat-map.js';
+import { retryAfterSeconds } from '../src/domain/session.js';
+import { stamp } from './event-log.js';
+import type { School } from './school.js';
+
+/**
+ * The properties every run must keep, by name. Each is checked after every step that could break
+ * it; the precise definition, including what each fault does to the "truth" it is checked
+ * against, is the comment on the method that checks it (search for the name).
+ */
+export const INVARIANTS = {
+  'tenant-isolation':
+    'no event ever reaches another org or another lesson, and no request learns of another org’s lesson',
+  'seat-exclusivity': 'one student per seat and one seat per student',
+  'session-ends-once':
+    'a session ends exactly once per expiry, in time, and never while its teacher is connected',
+  'lesson-ends-with-session': 'a lesson is ended if and only if its teacher’s session ended',
+  'manager-view':
+    'every manager’s view of online teachers matches the truth within the grace + sweep bound',
+  cooldown: 'a cooled-down teacher cannot connect (and nobody else is refused for a cooldown)',
+  'answered-once': 'every request is answered exactly once',
+  'no-internal-error': 'no request is answered `internal` (a use case threw)',
+} as const;
+
+export type InvariantName = keyof typeof INVARIANTS;
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  readonly message: string;
+}
+
+export interface InvariantSettings {
+  readonly timings: Timings;
+  readonly sweepIntervalMs: number;
+  readonly sweepBatchSize: number;
+  /** How often the store's expired keys are looked for (the simulated Redis expiry cycle). */
+  readonly expiryCycleMs: number;
+}
+
+/** What a request was about, for the deliveries it causes. */
+export interface RequestContext {
+  readonly name: 'join_lesson' | 'logout' | 'force_logout' | 'set_student_name';
+  readonly sid: string;
+  /** The requester's org. */
+  readonly orgId: Id;
+  readonly lessonId?: Id;
+}
+
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: DomainError };
+
+interface SocketTruth {
+  readonly identity: ClientIdentity;
+  loggedOut: boolean;
+  /** Lessons this socket joined or was put back into on reconnect: the lesson rooms it may hear. */
+  readonly lessons: Set<Id>;
+  /**
+   * TeacherApp only: whether the store's directory names this socket. False after a store restart
+   * until the socket's node refreshes it (which registers it again) — see `teacherGone`.
+   */
+  registered: boolean;
+  readonly view?: ManagerView;
+}
+
+/** A ManagerWeb socket's picture of its org, built only from the events it received. */
+interface ManagerView {
+  readonly connectedAtMs: number;
+  readonly online: Set<Id>;
+  readonly heard: Set<Id>;
+}
+
+/** Something owed by a deadline: a session end after an expiry, or a manager view to heal. */
+interface Obligation {
+  readonly sinceMs: number;
+  dueByMs: number;
+  /** Only owed ends (and views waiting for one) wait for the session-end machinery. */
+  readonly waitsForSessionEnd: boolean;
+  /** Named exemption: the fault makes this property unattainable, so it is counted, not failed. */
+  readonly exemptBecause?: 'store-restart';
+}
+
+interface SeatLedger {
+  readonly seatCount: number;
+  readonly holders: Map<string, Id>;
+  readonly seatOf: Map<Id, string>;
+  expiresAtMs: number;
+}
+
+const keyOf = (teacher: TeacherRef): string => `${teacher.orgId}:${teacher.userId}`;
+
+/**
+ * The simulator's oracle: the truth, maintained event by event from what clients did and were
+ * told (never read back from the system under test except where a comment says so), and the
+ * named invariants checked against it. The first violation is kept and the run stops there.
+ */
+export class Invariants {
+  violation: Violation | null = null;
+  checks = 0;
+  exemptions = 0;
+  sessionsEnded = 0;
+
+  private readonly sockets = new Map<string, SocketTruth>();
+  /** TeacherApp sockets that are admitted, not logged out and not gone, by teacher user id. */
+  private readonly teacherSockets = new Map<Id, Set<string>>();
+  /** When each teacher last went online or offline. */
+  private readonly lastChangeMs = new Map<Id, number>();
+  /** Teachers who went offline without any event the service could send (store restart). */
+  private readonly silentlyOffline = new Set<Id>();
+  private readonly managersOfOrg = new Map<Id, Set<string>>();
+  private readonly mismatches = new Map<string, Obligation>();
+  private readonly owedEnds = new Map<string, Obligation[]>();
+  private owedCount = 0;
+  private readonly lessonStatus = new Map<Id, LessonStatus>();
+  private readonly activeLessons = new Map<string, Set<Id>>();
+  private readonly seatLedgers = new Map<Id, SeatLedger>();
+  private readonly cooldownUntilMs = new Map<string, number>();
+  private readonly answers = new Map<number, number>();
+  private tickets = 0;
+  private current: RequestContext | null = null;
+  private readonly touchedLessons = new Set<Id>();
+  private databaseDown = false;
+  private nodesUp: number;
+
+  constructor(
+    private readonly school: School,
+    private readonly settings: InvariantSettings,
+    nodes: number,
+    /** Milliseconds since the run started: every time the oracle keeps or prints is relative. */
+    private readonly nowMs: () => number,
+  ) {
+    this.nodesUp = nodes;
+    for (const org of school.orgs) {
+      for (const lesson of org.lessons.flat()) this.lessonStatus.set(lesson.id, lesson.status);
+    }
+  }
+
+  private fail(invariant: InvariantName, message: string): void {
+    this.violation ??= { invariant, message };
+  }
+
+  private check(invariant: InvariantName, holds: boolean, message: () => string): void {
+    this.checks += 1;
+    if (!holds) this.fail(invariant, message());
+  }
+
+  // ── sockets ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A handshake was answered. `cooldown`: a TeacherApp is admitted only when no force_logout of
+   * that teacher (same org and user) was acknowledged within COOLDOWN_S, and refused `cooldown`
+   * only while one was, with `retry_after_s` = the whole seconds left, rounded up, at least 1.
+   * Truth under faults: a store restart forgets every cooldown key (`storeRestarted`), so
+   * cooldowns started before it no longer bind — a Redis without persistence cannot keep them.
+   */
+  handshakeAnswered(
+    sid: string,
+    identity: ClientIdentity,
+    outcome: Outcome,
+    reconnectedLessonId: Id | null,
+  ): void {
+    const now = this.nowMs();
+    if (identity.kind === 'teacher_app') {
+      const until = this.cooldownUntilMs.get(keyOf(identity)) ?? 0;
+      const cooling = now < until;
+      if (outcome.ok) {
+        this.check('cooldown', !cooling, () => {
+          return `${identity.userId} of org ${identity.orgId} was admitted ${until - now} ms before its cooldown ends`;
+        });
+      } else if (outcome.error.code === 'cooldown') {
+        const expected = retryAfterSeconds(until - now);
+        this.check('cooldown', cooling && outcome.error.retryAfterS === expected, () =>
+          cooling
+            ? `${identity.userId} was told retry_after_s=${outcome.error.retryAfterS}, expected ${expected}`
+            : `${identity.userId} of org ${identity.orgId} was refused for a cooldown that is not running`,
+        );
+      }
+    }
+    if (!outcome.ok) return;
+    const truth: SocketTruth = {
+      identity,
+      loggedOut: false,
+      lessons: new Set(reconnectedLessonId === null ? [] : [reconnectedLessonId]),
+      registered: true,
+      ...(identity.kind === 'manager_web'
+        ? { view: { connectedAtMs: now, online: new Set<Id>(), heard: new Set<Id>() } }
+        : {}),
+    };
+    this.sockets.set(sid, truth);
+    if (identity.kind === 'manager_web') {
+      this.setOf(this.managersOfOrg, identity.orgId).add(sid);
+    } else if (identity.kind === 'teacher_app') {
+      // A new session supersedes an expired one that was not ended yet: the store refuses to
+      // claim the old one while the teacher is alive, and the next expiry ends both at once.
+      this.owedCount -= this.owedEnds.get(keyOf(identity))?.length ?? 0;
+      this.owedEnds.delete(keyOf(identity));
+      this.silentlyOffline.delete(identity.userId);
+      this.setOf(this.teacherSockets, identity.userId).add(sid);
+      this.teacherChanged(identity.userId);
+    }
+  }
+
+  /** The request `logout` succeeded: the socket stays but no longer holds presence. */
+  loggedOut(sid: string): void {
+    const truth = this.sockets.get(sid);
+    if (truth === undefined) return;
+    truth.loggedOut = true;
+    this.dropTeacherSocket(sid, truth);
+  }
+
+  /**
+   * The socket is gone: its node handled its disconnect, or the node crashed and it vanished.
+   * A TeacherApp socket that the store's directory no longer named (store restarted, not yet
+   * refreshed) goes offline silently: the service cannot tell it from a stale socket, so it sends
+   * no `teacher_disconnect` and the session never ends. `manager-view` names that exemption.
+   */
+  socketGone(sid: string): void {
+    const truth = this.sockets.get(sid);
+    if (truth === undefined) return;
+    this.sockets.delete(sid);
+    if (truth.view !== undefined) {
+      this.managersOfOrg.get(truth.identity.orgId)?.delete(sid);
+      for (const key of this.mismatches.keys()) {
+        if (key.startsWith(`${sid}|`)) this.mismatches.delete(key);
+      }
+    }
+    if (truth.identity.kind === 'teacher_app' && !truth.loggedOut && !truth.registered) {
+      this.silentlyOffline.add(truth.identity.userId);
+    }
+    this.dropTeacherSocket(sid, truth);
+  }
+
+  private dropTeacherSocket(sid: string, truth: SocketTruth): void {
+    if (truth.identity.kind !== 'teacher_app') return;
+    const live = this.teacherSockets.get(truth.identity.userId);
+    if (live?.delete(sid) !== true) return;
+    if (live.size === 0) this.teacherChanged(truth.identity.userId);
+  }
+
+  /** A node's presence refresh ran: the store names each of its teacher sockets again. */
+  refreshed(sids: Iterable<string>): void {
+    for (const sid of sids) {
+      const truth = this.sockets.get(sid);
+      if (truth !== undefined) truth.registered = true;
+    }
+  }
+
+  private isOnline(userId: Id): boolean {
+    return (this.teacherSockets.get(userId)?.size ?? 0) > 0;
+  }
+
+  // ── requests ───────────────────────────────────────────────────────────────────────────────
+
+  /** A client sent a request; the returned ticket is answered through `answered`. */
+  requestIssued(context: RequestContext): number {
+    this.tickets += 1;
+    this.answers.set(this.tickets, 0);
+    this.current = context;
+    return this.tickets;
+  }
+
+  /**
+   * `answered-once`: every request issued during a step has exactly one answer when the step is
+   * over (a use case that never settles leaves it at zero; see `afterStep`). `no-internal-error`:
+   * the answer is never `internal`, which the gateway sends only when a use case threw.
+   */
+  answered(ticket: number, outcome: Outcome): void {
+    this.answers.set(ticket, (this.answers.get(ticket) ?? 0) + 1);
+    this.current = null;
+    this.check('no-internal-error', outcome.ok || outcome.error.code !== 'internal', () =>
+      outcome.ok ? '' : `a request was answered internal: ${outcome.error.message}`,
+    );
+  }
+
+  // ── lessons and seats ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * A join_lesson was answered. `tenant-isolation`: a lesson of another org is answered
+   * `lesson_not_found` (or `unavailable`), exactly as a lesson that does not exist.
+   * `lesson-ends-with-session`: a join succeeds only on a lesson that is not ended, and is refused
+   * `lesson_ended` only when it is; the lesson's teacher joining a scheduled lesson makes it active.
+   * `seat-exclusivity`: the seat map in the answer holds each student at most once and equals the
+   * seats acknowledged so far (see `seatClaimAnswered`); a lesson first joined since the store
+   * (re)started, or since its seat map's LESSON_TTL_S ran out, shows every seat free.
+   */
+  joinAnswered(sid: string, lessonId: Id, outcome: Outcome & { seats?: SeatMap }): void {
+    const truth = this.sockets.get(sid);
+    const lesson = this.school.lesson(lessonId);
+    if (truth === undefined || lesson === undefined) return;
+    const { identity } = truth;
+    if (lesson.orgId !== identity.orgId) {
+      const code = outcome.ok ? 'ok' : outcome.error.code;
+      this.check('tenant-isolation', code === 'lesson_not_found' || code === 'unavailable', () => {
+        return `${identity.userId} of org ${identity.orgId} asked for lesson ${lessonId} of org ${lesson.orgId} and got ${code}`;
+      });
+      return;
+    }
+    const status = this.lessonStatus.get(lessonId);
+    if (!outcome.ok) {
+      if (outcome.error.code === 'lesson_ended') {
+        this.check('lesson-ends-with-session', status === 'ended', () => {
+          return `lesson ${lessonId} was refused as ended, but no session of ${lesson.teacherId} ended while it was active`;
+        });
+      }
+      return;
+    }
+    this.check('lesson-ends-with-session', status !== 'ended', () => {
+      return `${identity.userId} joined lesson ${lessonId}, which ended with its teacher's session`;
+    });
+    truth.lessons.add(lessonId);
+    if (identity.kind === 'teacher_app' && status === 'scheduled') {
+      this.lessonStatus.set(lessonId, 'active');
+      this.setOf(this.activeLessons, keyOf({ orgId: lesson.orgId, userId: lesson.teacherId })).add(
+        lessonId,
+      );
+    }
+    if (outcome.seats !== undefined) this.checkSeatMap(lessonId, lesson.seatCount, outcome.seats);
+  }
+
+  private checkSeatMap(lessonId: Id, seatCount: number, seats: SeatMap): void {
+    const now = this.nowMs();
+    let ledger = this.seatLedgers.get(lessonId);
+    if (ledger !== undefined && now >= ledger.expiresAtMs) ledger = undefined;
+    const expected = ledger ?? { seatCount, holders: new Map(), seatOf: new Map(), expiresAtMs: 0 };
+    const seen = new Set<Id>();
+    let mismatch: string | null = null;
+    const entries = Object.entries(seats);
+    if (entries.length !== seatCount) mismatch = `${entries.length} seats instead of ${seatCount}`;
+    for (const [seat, holder] of entries) {
+      if (holder !== '' && seen.has(holder)) mismatch ??= `${holder} holds two seats`;
+      seen.add(holder);
+      const want = expected.holders.get(seat) ?? '';
+      if (holder !== want) mismatch ??= `seat ${seat} is "${holder}", acknowledged "${want}"`;
+    }
+    this.check('seat-exclusivity', mismatch === null, () => `lesson ${lessonId}: ${mismatch}`);
+    expected.expiresAtMs = now + this.settings.timings.lessonTtlS * 1000;
+    this.seatLedgers.set(lessonId, expected);
+  }
+
+  /**
+   * A set_student_name was answered. `seat-exclusivity`: success on a seat that another student
+   * holds (by the acknowledged claims so far) is a double booking; `seat_taken` is answered only
+   * when another student holds it, and `seat_not_found` only for a seat outside 1..seat_count.
+   * A successful claim moves the student: the seat they held before in that lesson is free again.
+   * Truth under faults: a store restart empties every seat map (`storeRestarted`).
+   */
+  seatClaimAnswered(lessonId: Id, studentId: Id, seatId: string, outcome: Outcome): void {
+    const ledger = this.seatLedgers.get(lessonId);
+    const exists =
+      ledger !== undefined && Number(seatId) >= 1 && Number(seatId) <= ledger.seatCount;
+    const holder = ledger?.holders.get(seatId);
+    if (outcome.ok) {
+      this.check(
+        'seat-exclusivity',
+        exists && (holder === undefined || holder === studentId),
+        () =>
+          exists
+            ? `${studentId} was given seat ${seatId} of lesson ${lessonId}, which ${holder} holds`
+            : `${studentId} was given seat ${seatId} of lesson ${lessonId}, which no join showed`,
+      );
+      if (ledger === undefined) return;
+      const previous = ledger.seatOf.get(studentId);
+      if (previous !== undefined && previous !== seatId) ledger.holders.delete(previous);
+      ledger.holders.set(seatId, studentId);
+      ledger.seatOf.set(studentId, seatId);
+      return;
+    }
+    if (ledger === undefined) return;
+    if (outcome.error.code === 'seat_taken') {
+      this.check('seat-exclusivity', holder !== undefined && holder !== studentId, () => {
+        return `${studentId} was refused seat ${seatId} of lesson ${lessonId} as taken, but it is ${holder === undefined ? 'free' : 'theirs'}`;
+      });
+    } else if (outcome.error.code === 'seat_not_found') {
+      this.check('seat-exclusivity', !exists, () => {
+        return `seat ${seatId} of lesson ${lessonId} exists but was answered seat_not_found`;
+      });
+    }
+  }
+
+  /** The lesson repository was written; `afterStep` compares these lessons with the truth. */
+  lessonsWritten(lessonIds: Iterable<Id>): void {
+    for (const lessonId of lessonIds) this.touchedLessons.add(lessonId);
+  }
+
+  // ── sessions ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The store reported that a teacher's alive hash expired (its `expired` notification, before
+   * any fault delays, repeats or drops it). From now on one session end is owed for it, within
+   * one sweep interval — several when more sessions are due than a sweep's batch ends — plus the
+   * expiry cycle's resolution. See `sessionEnded` and `afterStep`.
+   */
+  expired(teacher: TeacherRef): void {
+    const now = this.nowMs();
+    this.owedCount += 1;
+    const obligation: Obligation = {
+      sinceMs: now,
+      dueByMs: now + this.sweepBoundMs(),
+      waitsForSessionEnd: true,
+    };
+    const owed = this.owedEnds.get(keyOf(teacher));
+    if (owed === undefined) this.owedEnds.set(keyOf(teacher), [obligation]);
+    else owed.push(obligation);
+  }
+
+  /**
+   * EndExpiredSession answered `ended` for a teacher. `session-ends-once`: an expiry of that
+   * teacher is owed an end (a second end of the same expiry, or an end without expiry, fails),
+   * and no TeacherApp socket of the teacher is connected — admitted, not logged out, on a live
+   * node and not yet disconnected. `lesson-ends-with-session`: the lessons it ended are exactly
+   * the teacher's lessons that were active.
+   */
+  sessionEnded(teacher: TeacherRef, lessonIds: readonly Id[]): void {
+    this.sessionsEnded += 1;
+    const key = keyOf(teacher);
+    const owed = this.owedEnds.get(key);
+    this.check('session-ends-once', owed !== undefined && owed.length > 0, () => {
+      return `the session of ${teacher.userId} (org ${teacher.orgId}) ended with no expiry left to end: ended twice, or without expiring`;
+    });
+    if (owed !== undefined && owed.length > 0) {
+      owed.shift();
+      this.owedCount -= 1;
+      if (owed.length === 0) this.owedEnds.delete(key);
+    }
+    const sockets = [...(this.teacherSockets.get(teacher.userId) ?? [])];
+    this.check('session-ends-once', sockets.length === 0, () => {
+      return `the session of ${teacher.userId} ended while its TeacherApp ${sockets.join(', ')} is connected`;
+    });
+    const active = this.activeLessons.get(key) ?? new Set<Id>();
+    const same = lessonIds.length === active.size && lessonIds.every((id) => active.has(id));
+    this.check('lesson-ends-with-session', same, () => {
+      return `the session end of ${teacher.userId} ended lessons [${lessonIds.join(', ')}], but its active lessons were [${[...active].join(', ')}]`;
+    });
+    for (const lessonId of active) this.lessonStatus.set(lessonId, 'ended');
+    this.activeLessons.delete(key);
+  }
+
+  /** A force_logout was acknowledged: the target teacher of the manager's org cools down. */
+  forcedOut(target: TeacherRef): void {
+    this.cooldownUntilMs.set(keyOf(target), this.nowMs() + this.settings.timings.cooldownS * 1000);
+  }
+
+  // ── deliveries ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * An event reached a socket. `tenant-isolation`, per event:
+   * teacher_connect / teacher_disconnect / logout reach only ManagerWeb sockets of the teacher's
+   * org; force_logout only a TeacherApp of that very teacher in the forcing manager's org;
+   * set_student_name only a TeacherApp socket in the lesson the student named; lesson_ended only
+   * sockets that joined (or were put back into) that lesson. Nothing reaches a socket that was
+   * never admitted or is gone.
+   */
+  delivered(sid: string, event: ServerEvent): void {
+    const to = this.sockets.get(sid);
+    const who =
+      to === undefined
+        ? `socket ${sid}`
+        : `${to.identity.userId} (org ${to.identity.orgId}, ${to.identity.kind})`;
+    const refuse = (why: string) =>
+      `${event.name} ${JSON.stringify(event.payload)} reached ${who}: ${why}`;
+    if (to === undefined) {
+      this.check('tenant-isolation', false, () => refuse('not an admitted socket'));
+      return;
+    }
+    const { identity } = to;
+    switch (event.name) {
+      case 'teacher_connect':
+      case 'teacher_disconnect':
+      case 'logout': {
+        const teacher = this.school.user(event.payload.user_id);
+        const fits = identity.kind === 'manager_web' && teacher?.orgId === identity.orgId;
+        this.check('tenant-isolation', fits, () => refuse('not a manager of that teacher’s org'));
+        if (fits && to.view !== undefined) {
+          this.viewHeard(sid, to.view, event.payload.user_id, event.name === 'teacher_connect');
+        }
+        return;
+      }
+      case 'force_logout': {
+        const fits =
+          identity.kind === 'teacher_app' &&
+          identity.userId === event.payload.user_id &&
+          this.current?.name === 'force_logout' &&
+          this.current.orgId === identity.orgId;
+        this.check('tenant-isolation', fits, () => refuse('not that teacher in the manager’s org'));
+        return;
+      }
+      case 'set_student_name': {
+        const lessonId =
+          this.current?.name === 'set_student_name' ? this.current.lessonId : undefined;
+        const fits =
+          identity.kind === 'teacher_app' && lessonId !== undefined && to.lessons.has(lessonId);
+        this.check('tenant-isolation', fits, () => refuse(`not a teacher in lesson ${lessonId}`));
+        return;
+      }
+      case 'lesson_ended': {
+        const lesson = this.school.lesson(event.payload.lesson_id);
+        const fits = lesson?.orgId === identity.orgId && to.lessons.has(event.payload.lesson_id);
+        this.check('tenant-isolation', fits, () => refuse('not in that lesson'));
+        return;
+      }
+    }
+  }
+
+  private viewHeard(sid: string, view: ManagerView, teacher: Id, online: boolean): void {
+    view.heard.add(teacher);
+    if (online) view.online.add(teacher);
+    else view.online.delete(teacher);
+    this.reconcile(sid, view, teacher);
+  }
+
+  private teacherChanged(userId: Id): void {
+    this.lastChangeMs.set(userId, this.nowMs());
+    const orgId = this.school.user(userId)?.orgId;
+    if (orgId === undefined) return;
+    for (const sid of this.managersOfOrg.get(orgId) ?? []) {
+      const view = this.sockets.get(sid)?.view;
+      if (view !== undefined) this.reconcile(sid, view, userId);
+    }
+  }
+
+  /**
+   * `manager-view`: for each ManagerWeb socket M and teacher T of its org, M's view (online after
+   * teacher_connect, offline after teacher_disconnect or logout) equals the truth (T has a
+   * TeacherApp socket admitted, not logged out, not gone), or has differed for at most
+   * DISCONNECT_GRACE_S + SWEEP_INTERVAL_S. The protocol gives a manager no snapshot when it
+   * connects, so T counts for M once M heard of T or T changed after M connected.
+   * Truth under faults: a crashed node's teachers are offline at once, and M hears of it only
+   * from the session end's `logout` — within the bound, later by the length of a database outage
+   * plus the claim lease, or of a time with no node up. Two cases are unattainable under
+   * store-restart and are counted as exemptions, not passes: a teacher whose socket went away
+   * while the restarted store did not name it (see `socketGone`), and a teacher who vanished in a
+   * crash before the restart erased the session end that was to announce it (`storeRestarted`).
+   * Neither is ever announced.
+   */
+  private reconcile(sid: string, view: ManagerView, teacher: Id): void {
+    const changedMs = this.lastChangeMs.get(teacher);
+    if (!view.heard.has(teacher) && (changedMs === undefined || changedMs < view.connectedAtMs)) {
+      return;
+    }
+    const key = `${sid}|${teacher}`;
+    const truth = this.isOnline(teacher);
+    const seen = view.online.has(teacher);
+    if (truth === seen) {
+      this.mismatches.delete(key);
+      return;
+    }
+    if (this.mismatches.has(key)) return;
+    const now = this.nowMs();
+    const exempt = !truth && this.silentlyOffline.has(teacher);
+    this.mismatches.set(key, {
+      sinceMs: now,
+      dueByMs:
+        now + (this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs),
+      waitsForSessionEnd: !truth,
+      ...(exempt ? { exemptBecause: 'store-restart' } : {}),
+    });
+  }
+
+  // ── faults ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The store forgot every key. What it held stops being owed: expired sessions not yet ended
+   * will never end (their deadlines are gone), cooldowns no longer bind, every seat map starts
+   * empty again, and sockets are unknown to the store until their node refreshes them.
+   */
+  storeRestarted(): void {
+    // A view waiting for a session end to announce a teacher who vanished (a crashed node) waits
+    // in vain: the restart erased that session, so nothing will ever announce it.
+    for (const [key, mismatch] of this.mismatches) {
+      if (mismatch.waitsForSessionEnd) {
+        this.mismatches.set(key, { ...mismatch, exemptBecause: 'store-restart' });
+      }
+    }
+    this.owedEnds.clear();
+    this.owedCount = 0;
+    this.cooldownUntilMs.clear();
+    this.seatLedgers.clear();
+    for (const truth of this.sockets.values()) truth.registered = false;
+  }
+
+  databaseAvailable(up: boolean): void {
+    this.databaseDown = !up;
+    if (up) this.resume(this.settings.timings.sessionEndLeaseMs);
+  }
+
+  nodeAvailable(up: boolean): void {
+    const wasNone = this.nodesUp === 0;
+    this.nodesUp += up ? 1 : -1;
+    if (up && wasNone) this.resume(0);
+  }
+
+  /**
+   * Session ends cannot happen while the database is down or no node runs, so what waits for one
+   * gets, from the moment they are back, the lease of any claim that failed meanwhile and the
+   * sweeps it takes to catch up.
+   */
+  private resume(leaseMs: number): void {
+    if (this.suspended()) return;
+    const dueByMs = this.nowMs() + leaseMs + this.sweepBoundMs();
+    for (const owed of this.owedEnds.values()) {
+      for (const obligation of owed) obligation.dueByMs = Math.max(obligation.dueByMs, dueByMs);
+    }
+    for (const mismatch of this.mismatches.values()) {
+      if (mismatch.waitsForSessionEnd) mismatch.dueByMs = Math.max(mismatch.dueByMs, dueByMs);
+    }
+  }
+
+  private suspended(): boolean {
+    return this.databaseDown || this.nodesUp === 0;
+  }
+
+  /** One sweep interval per batch of due sessions, plus the expiry cycle's resolution. */
+  private sweepBoundMs(): number {
+    const sweeps = Math.max(1, Math.ceil(this.owedCount / this.settings.sweepBatchSize));
+    return sweeps * this.settings.sweepIntervalMs + this.settings.expiryCycleMs;
+  }
+
+  // ── after every step ───────────────────────────────────────────────────────────────────────
+
+  /**
+   * The checks that need the whole step: every request answered once; lessons written to the
+   * repository equal the truth (read back from the repository: the only place their status
+   * lives); and no owed session end or manager view is past its deadline.
+   */
+  async afterStep(readStatus: (lessonId: Id) => Promise<LessonStatus | undefined>): Promise<void> {
+    for (const [ticket, count] of this.answers) {
+      this.check(
+        'answered-once',
+        count === 1,
+        () => `request #${ticket} was answered ${count} times`,
+      );
+    }
+    this.answers.clear();
+    this.current = null;
+    for (const lessonId of this.touchedLessons) {
+      const stored = await readStatus(lessonId);
+      const truth = this.lessonStatus.get(lessonId);
+      this.check('lesson-ends-with-session', stored === truth, () => {
+        return `lesson ${lessonId} is ${stored} in the database but ${truth} by its teacher's joins and session ends`;
+      });
+    }
+    this.touchedLessons.clear();
+    const now = this.nowMs();
+    const suspended = this.suspended();
+    for (const owed of this.owedEnds.values()) {
+      const oldest = owed[0];
+      if (oldest === undefined || suspended) continue;
+      this.check('session-ends-once', now <= oldest.dueByMs, () => {
+        return `an expiry at ${stamp(oldest.sinceMs)} was not ended by ${stamp(oldest.dueByMs)}`;
+      });
+    }
+    for (const [key, mismatch] of this.mismatches) {
+      if (now <= mismatch.dueByMs || (suspended && mismatch.waitsForSessionEnd)) continue;
+      if (mismatch.exemptBecause !== undefined) {
+        this.exemptions += 1;
+        this.mismatches.delete(key);
+        continue;
+      }
+      const [sid, teacher] = key.split('|');
+      this.check('manager-view', false, () => {
+        const seen = this.sockets.get(sid ?? '')?.view?.online.has(teacher ?? '');
+        return `manager socket ${sid} has shown ${teacher} ${seen ? 'online' : 'offline'} since ${stamp(mismatch.sinceMs)}, against the truth`;
+      });
+    }
+  }
+
+  private setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+    let set = map.get(key);
+    if (set === undefined) {
+      set = new Set();
+      map.set(key, set);
+    }
+    return set;
+  }
+}
