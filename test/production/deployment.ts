@@ -257,11 +257,16 @@ export class Deployment {
     });
   }
 
-  /** Closes the clients, stops the nodes (SIGKILL for children), drops the keys and database. */
-  async destroy(): Promise<void> {
+  /** Closes the clients and stops every node (SIGKILL for children). */
+  async stopNodes(): Promise<void> {
     for (const client of this.sockets.splice(0)) client.socket.disconnect();
     await Promise.all(this.nodes.splice(0).map((node) => node.close()));
     await Promise.all(this.children.splice(0).map(({ serving }) => kill(serving)));
+  }
+
+  /** Stops everything, then drops the keys and the database. */
+  async destroy(): Promise<void> {
+    await this.stopNodes();
     await deleteKeys(this.redis, this.keyPrefix);
     this.redis.disconnect();
     await this.orm.close(true);

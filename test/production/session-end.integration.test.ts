@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { hasPostgres, hasRedis } from '../support/services.js';
 import { Deployment, FAST_TIMINGS, kill, type Node, ORG } from './deployment.js';
@@ -15,6 +15,9 @@ describe.runIf(hasRedis && hasPostgres)('Session end with two production nodes',
   beforeAll(async () => {
     deployment = await Deployment.create();
   });
+
+  // Each test starts its own nodes: one left running would end the next test's sessions.
+  afterEach(() => deployment.stopNodes());
 
   afterAll(() => deployment?.destroy());
 
