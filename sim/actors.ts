@@ -323,10 +323,9 @@ export class StudentActor extends Actor {
 
 /**
  * A ManagerWeb: watches its org's teachers come and go and, now and then, forces one out —
- * usually one it believes online. The org admin stays all day and may force out any teacher of
- * its org; it sometimes names a teacher of another org (which must reach nobody) or another org
- * outright (`forbidden`). The org's first teacher drops in on ManagerWeb too, where it may only
- * force itself out.
+ * usually one it believes online. The org admin stays all day, may force out any teacher of its
+ * org, and probes other tenants. The org's first teacher drops in on ManagerWeb too, where it may
+ * only force itself out.
  */
 export class ManagerActor extends Actor {
   protected readonly meanNetworkUpMs = 4 * HOUR;
@@ -366,40 +365,47 @@ export class ManagerActor extends Actor {
 
   protected async settle(): Promise<void> {
     this.believedOnline.clear();
-    this.scheduleForce();
+    this.every(this.isAdmin ? 90 * MINUTE : 3 * HOUR, 'manager_forces', () => this.force());
+    if (this.isAdmin && this.host.school.orgs.length > 1) {
+      this.every(45 * MINUTE, 'manager_probes', () => this.probeAnotherOrg());
+    }
   }
 
-  private scheduleForce(): void {
-    const meanMs = this.isAdmin ? 90 * MINUTE : 3 * HOUR;
-    this.later(this.prng.exponential(meanMs), 'manager_forces', async () => {
-      await this.force();
-      this.scheduleForce();
+  /** Repeats `action` at random intervals of the given mean while on this connection. */
+  private every(meanMs: number, kind: string, action: () => Promise<void>): void {
+    this.later(this.prng.exponential(meanMs), kind, async () => {
+      await action();
+      this.every(meanMs, kind, action);
     });
   }
 
   private async force(): Promise<void> {
-    const { orgId } = this.org;
-    const roll = this.prng.float();
     const teachers = this.org.teachers.map((teacher) => teacher.userId);
+    const known = [...this.believedOnline];
+    let target: Id;
     if (!this.isAdmin) {
       // A teacher manager may only force itself out; one attempt in five names a colleague.
-      const target = roll < 0.8 ? this.user.userId : this.prng.pick(teachers);
-      await this.client.forceLogout({ orgId, userId: target });
-      return;
-    }
-    const others = this.host.school.orgs.filter((org) => org.orgId !== orgId);
-    if (roll < 0.04 && others.length > 0) {
-      const foreign = this.prng.pick(this.prng.pick(others).teachers);
-      await this.client.forceLogout({ orgId, userId: foreign.userId });
-    } else if (roll < 0.07 && others.length > 0) {
-      const foreign = this.prng.pick(others);
-      await this.client.forceLogout({ orgId: foreign.orgId, userId: this.prng.pick(teachers) });
+      target = this.prng.chance(0.8) ? this.user.userId : this.prng.pick(teachers);
+    } else if (known.length > 0 && this.prng.chance(0.85)) {
+      target = this.prng.pick(known);
     } else {
-      const known = [...this.believedOnline];
-      const target =
-        known.length > 0 && roll < 0.85 ? this.prng.pick(known) : this.prng.pick(teachers);
-      await this.client.forceLogout({ orgId, userId: target });
+      target = this.prng.pick(teachers);
     }
+    await this.client.forceLogout({ orgId: this.org.orgId, userId: target });
+  }
+
+  /**
+   * An admin reaching across tenants: a teacher id of another org under its own org (which must
+   * reach nobody), or another org outright (`forbidden`).
+   */
+  private async probeAnotherOrg(): Promise<void> {
+    const foreign = this.prng.pick(this.host.school.orgs.filter((org) => org !== this.org));
+    const stranger = this.prng.pick(foreign.teachers).userId;
+    await this.client.forceLogout(
+      this.prng.chance(0.7)
+        ? { orgId: this.org.orgId, userId: stranger }
+        : { orgId: foreign.orgId, userId: this.prng.pick(this.org.teachers).userId },
+    );
   }
 
   override onEvent(event: ServerEvent): void {

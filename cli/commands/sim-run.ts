@@ -10,7 +10,7 @@ import {
   parseFaults,
   type SimOptions,
 } from '../../sim/options.js';
-import { runSimulation, type SimReport } from '../../sim/simulator.js';
+import { runSimulation, type SimReport, type SimulationHooks } from '../../sim/simulator.js';
 
 /** The options as commander hands them over: strings, validated here. */
 export interface SimRunFlags {
@@ -153,7 +153,12 @@ function violationReport(summary: ReturnType<typeof summarise>): string {
  * `classroom-sim run`: one deterministic simulation. Returns the exit code: 0 no violation, 1 a
  * violation (reported on stderr with its seed, step, trace and replay command), 2 bad usage.
  */
-export async function runSimRun(flags: SimRunFlags, io: SimRunIo): Promise<number> {
+export async function runSimRun(
+  flags: SimRunFlags,
+  io: SimRunIo,
+  /** Only tests pass these, to plant a bug and see it reported. */
+  hooks: SimulationHooks = {},
+): Promise<number> {
   const options = readSimOptions(flags);
   if (typeof options === 'string') {
     io.stderr.write(`${options}\n`);
@@ -171,10 +176,14 @@ export async function runSimRun(flags: SimRunFlags, io: SimRunIo): Promise<numbe
       : null;
   bar?.start(Math.ceil(options.durationMs / 1000), 0);
   const startedAt = performance.now();
-  const report = await runSimulation(options, {
-    macrotask: nextMacrotask,
-    onProgress: (simulatedMs) => bar?.update(Math.floor(simulatedMs / 1000)),
-  });
+  const report = await runSimulation(
+    options,
+    {
+      macrotask: nextMacrotask,
+      onProgress: (simulatedMs) => bar?.update(Math.floor(simulatedMs / 1000)),
+    },
+    hooks,
+  );
   const wallMs = performance.now() - startedAt;
   bar?.stop();
   const summary = summarise(options, report, wallMs);
