@@ -17,8 +17,8 @@ export interface ActorHost extends ClientHost {
 }
 
 /**
- * Behaviour shared by every actor: one app (a Client), a private random stream, and the wish to
- * be online, which decides whether a lost connection is re-established.
+ * Behaviour shared by every actor: a user of an org with one app (a Client), a private random
+ * stream, and the wish to be online, which decides whether a lost connection is re-established.
  */
 abstract class Actor implements ClientListener {
   protected readonly client: Client;
@@ -28,6 +28,7 @@ abstract class Actor implements ClientListener {
     protected readonly host: ActorHost,
     protected readonly user: SimUser,
     protected readonly prng: Prng,
+    protected readonly org: Org,
   ) {
     this.client = new Client(host, user, host.school.tokenOf(user), prng, this);
   }
@@ -115,15 +116,6 @@ export class TeacherActor extends Actor {
   protected readonly meanNetworkUpMs = HOUR;
   private slot = -1;
 
-  constructor(
-    host: ActorHost,
-    user: SimUser,
-    prng: Prng,
-    private readonly org: Org,
-  ) {
-    super(host, user, prng);
-  }
-
   start(): void {
     this.host.at(this.prng.between(0, 5 * MINUTE), 'teacher_arrives', () => this.beginSlot(0));
   }
@@ -193,15 +185,6 @@ export class StudentActor extends Actor {
   /** The seat map as this student last saw it: the join's answer and its own claims since. */
   private seats: Record<string, string> = {};
   private attempts = 0;
-
-  constructor(
-    host: ActorHost,
-    user: SimUser,
-    prng: Prng,
-    private readonly org: Org,
-  ) {
-    super(host, user, prng);
-  }
 
   start(): void {
     this.host.at(this.arrivalMs(0), 'student_arrives', () => this.beginSlot(0));
@@ -331,15 +314,6 @@ export class ManagerActor extends Actor {
   protected readonly meanNetworkUpMs = 4 * HOUR;
   /** Teachers this manager heard come online and not leave. */
   private readonly believedOnline = new Set<Id>();
-
-  constructor(
-    host: ActorHost,
-    user: SimUser,
-    prng: Prng,
-    private readonly org: Org,
-  ) {
-    super(host, user, prng);
-  }
 
   private get isAdmin(): boolean {
     return this.user.role === 'admin';
