@@ -67,20 +67,20 @@ export class DeliveryLedger {
   }
 
   report(): DeliveryReport {
-    const byEvent: Record<string, { -readonly [K in keyof DeliveryCounts]: DeliveryCounts[K] }> =
-      {};
-    const total = { expected: 0, received: 0, lost: 0, duplicated: 0, unexpected: 0 };
+    const byEvent: Record<string, DeliveryCounts> = {};
+    let total = emptyCounts();
     for (const perClient of this.tallies.values()) {
       for (const [key, { expected, received }] of perClient) {
         const event = key.slice(0, key.indexOf(' '));
-        byEvent[event] ??= { expected: 0, received: 0, lost: 0, duplicated: 0, unexpected: 0 };
-        for (const counts of [byEvent[event], total]) {
-          counts.expected += expected;
-          counts.received += received;
-          counts.lost += Math.max(0, expected - received);
-          if (expected > 0) counts.duplicated += Math.max(0, received - expected);
-          else counts.unexpected += received;
-        }
+        const counts: DeliveryCounts = {
+          expected,
+          received,
+          lost: Math.max(0, expected - received),
+          duplicated: expected > 0 ? Math.max(0, received - expected) : 0,
+          unexpected: expected > 0 ? 0 : received,
+        };
+        byEvent[event] = addCounts(byEvent[event] ?? emptyCounts(), counts);
+        total = addCounts(total, counts);
       }
     }
     return { ...total, byEvent };
@@ -114,4 +114,31 @@ function canonicalJson(value: unknown): string {
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
       : inner,
   );
+}
+
+/** Several ledgers' reports as one (client processes each keep their own). */
+export function mergeDeliveryReports(reports: readonly DeliveryReport[]): DeliveryReport {
+  const byEvent: Record<string, DeliveryCounts> = {};
+  let total: DeliveryCounts = emptyCounts();
+  for (const report of reports) {
+    total = addCounts(total, report);
+    for (const [event, counts] of Object.entries(report.byEvent)) {
+      byEvent[event] = addCounts(byEvent[event] ?? emptyCounts(), counts);
+    }
+  }
+  return { ...total, byEvent };
+}
+
+function emptyCounts(): DeliveryCounts {
+  return { expected: 0, received: 0, lost: 0, duplicated: 0, unexpected: 0 };
+}
+
+function addCounts(a: DeliveryCounts, b: DeliveryCounts): DeliveryCounts {
+  return {
+    expected: a.expected + b.expected,
+    received: a.received + b.received,
+    lost: a.lost + b.lost,
+    duplicated: a.duplicated + b.duplicated,
+    unexpected: a.unexpected + b.unexpected,
+  };
 }

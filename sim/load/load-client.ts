@@ -79,9 +79,12 @@ export class LoadClient {
     });
   }
 
-  /** Sends `event` and waits for its ack; null when no ack came in time or the socket is gone. */
-  async request(event: string, payload: unknown): Promise<Ack | null> {
-    const { ackTimeoutMs, stats } = this.options;
+  /**
+   * Sends `event` and waits for its ack; null when no ack came in time or the socket is gone. The
+   * outcome is recorded in `stats` (the client's own unless a measurement window gives another).
+   */
+  async request(event: string, payload: unknown, stats = this.options.stats): Promise<Ack | null> {
+    const { ackTimeoutMs } = this.options;
     const socket = this.socket;
     if (socket === null || !socket.connected) {
       stats.failed(event, 'not_connected');

@@ -10,6 +10,7 @@ import {
   type SeriesChange,
   scrapeMetrics,
 } from './metrics-scrape.js';
+import { forEachLimited } from './pool.js';
 import type { LessonMember, Member, Population } from './population.js';
 import { RequestStats, type RequestSummary } from './request-stats.js';
 
@@ -518,23 +519,6 @@ function assignSeats(
     targets.set(student, seat);
   }
   return targets;
-}
-
-/** Runs `work` on every item with at most `limit` running at once. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function delay(ms: number): Promise<void> {

@@ -13,7 +13,10 @@ export const SERVICE_PREFIX = 'classroom_';
 
 /** Reads `url`'s `/metrics` and keeps the series whose names start with `prefix`. */
 export async function scrapeMetrics(url: string, prefix = SERVICE_PREFIX): Promise<Samples> {
-  const response = await fetch(`${url}/metrics`);
+  const response = await fetch(`${url}/metrics`).catch((error: unknown) => {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw new Error(`cannot read ${url}/metrics (is the node running?): ${String(cause)}`);
+  });
   if (!response.ok) throw new Error(`GET ${url}/metrics answered ${response.status}`);
   return parseSamples(await response.text(), prefix);
 }

@@ -20,6 +20,7 @@ export async function seedPopulation(databaseUrl: string, population: Population
 
 /** A database made for one bench run next to the others on the server; dropped at the end. */
 export interface ScratchDatabase {
+  readonly name: string;
   readonly url: string;
   drop(): Promise<void>;
 }
@@ -33,6 +34,7 @@ export function scratchDatabase(serverUrl: string): ScratchDatabase {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const orm = await openOrm({ databaseUrl: serverUrl, poolMax: 1 });

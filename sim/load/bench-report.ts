@@ -1,0 +1,72 @@
+import { BENCH_EVENTS } from './bench-protocol.js';
+import type { BenchReport, PhaseFigures } from './bench-run.js';
+import { countsText, textTable } from './text-table.js';
+
+/** The human-readable report of `classroom-sim bench`. */
+export function formatBenchReport(report: BenchReport): string {
+  const { sizes, memory, delivery } = report;
+  const figures = (target: string, event: string, phase: PhaseFigures) => [
+    `${event} ${target}`,
+    phase.acksPerS,
+    phase.latency.p50Ms,
+    phase.latency.p95Ms,
+    phase.latency.p99Ms,
+    phase.latency.maxMs,
+    `${phase.serverCpuPercent}%`,
+    `${phase.clientCpuPercent}%`,
+    countsText(phase.errors),
+  ];
+  const lines = [
+    `classroom-sim bench, ${report.date}`,
+    `  machine: ${report.machine}`,
+    `  cores: ${report.cores}`,
+    `  sizes: ${sizes.clients} students and ${sizes.teachers} teachers driven, ${sizes.concurrency} request(s) in flight per student, ` +
+      `${sizes.durationMs / 1000} s measured after ${sizes.warmupMs / 1000} s warm-up per phase, ${sizes.workers} client process(es); ` +
+      `${sizes.idleClients} idle clients for memory`,
+    ...report.settings.map((setting) => `  ${setting}`),
+    '',
+    'Ack throughput and latency (ms); CPU as a share of one core during the phase:',
+    textTable([
+      ['phase', 'acks/s', 'p50', 'p95', 'p99', 'max', 'server CPU', 'clients CPU', 'errors'],
+      ...BENCH_EVENTS.flatMap((event) => [
+        figures('echo', event, report.events[event].echo),
+        figures('service', event, report.events[event].service),
+      ]),
+    ]),
+    '',
+    'Service against the bare echo:',
+    textTable([
+      ['event', 'throughput ratio', 'p99 ratio'],
+      ...BENCH_EVENTS.map((event) => [
+        event,
+        `${report.events[event].throughputRatio}×`,
+        `${report.events[event].p99Ratio}×`,
+      ]),
+    ]),
+    '',
+    `Memory: ${memory.clients} idle clients connected and joined, ${memory.admitted} admitted by the server ` +
+      `(open-file limit ${memory.serverOpenFileLimit}); server RSS ${mib(memory.rssBeforeBytes)} → ${mib(memory.rssAfterBytes)} MB, ` +
+      `${kib(memory.rssPerClientBytes)} KB per client (heap ${kib(memory.heapPerClientBytes)} KB per client)`,
+    `Delivery: set_student_name at the teachers: ${delivery.expected} expected, ${delivery.received} received, ` +
+      `${delivery.lost} lost, ${delivery.duplicated} duplicated, ${delivery.unexpected} unexpected`,
+    '',
+    'Targets:',
+    textTable(
+      report.targets.map((target) => [
+        target.met ? 'met ' : 'MISSED',
+        target.name,
+        target.goal,
+        target.value,
+      ]),
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
+
+function kib(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
+}
