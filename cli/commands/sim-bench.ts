@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { formatBenchReport } from '../../sim/load/bench-report.js';
+import { runBench } from '../../sim/load/bench-run.js';
+import {
+  durationOption,
+  postgresUrlOption,
+  UsageError,
+  wholeNumberOption,
+} from '../../sim/load/usage.js';
+import type { CommandOutput } from './db.js';
+
+/** The options as commander hands them over: strings, checked by `runSimBench`. */
+export interface SimBenchOptions {
+  readonly clients: string;
+  readonly idleClients: string;
+  readonly duration: string;
+  readonly warmup: string;
+  readonly concurrency: string;
+  readonly workers: string;
+  readonly redisUrl: string;
+  readonly databaseUrl: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `classroom-sim bench`: the service against a bare Socket.IO echo server, and its memory per idle
+ * client (see `runBench`). Returns the exit code: 0 every target met, 1 a target missed or the
+ * bench could not run (Redis or PostgreSQL unreachable), 2 bad usage.
+ */
+export async function runSimBench(
+  options: SimBenchOptions,
+  output: CommandOutput,
+): Promise<number> {
+  let bench: Parameters<typeof runBench>[0];
+  try {
+    const redisUrl = options.redisUrl;
+    if (!/^rediss?:\/\/./.test(redisUrl))
+      throw new UsageError('--redis-url must be a redis://host URL');
+    bench = {
+      clients: wholeNumberOption('clients', options.clients, 1, 5_000),
+      idleClients: wholeNumberOption('idle-clients', options.idleClients, 1, 20_000),
+      durationMs: durationOption('duration', options.duration, 1_000, 600_000),
+      warmupMs: durationOption('warmup', options.warmup, 0, 60_000),
+      concurrency: wholeNumberOption('concurrency', options.concurrency, 1, 100),
+      workers: wholeNumberOption('workers', options.workers, 1, 2),
+      connectConcurrency: 200,
+      redisUrl,
+      databaseUrl: postgresUrlOption('database-url', options.databaseUrl),
+      progress: (line) => output.writeErr(`${line}\n`),
+    };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    output.writeErr(`classroom-sim bench: ${error.message}\n`);
+    return 2;
+  }
+  try {
+    const report = await runBench(bench);
+    output.writeOut(
+      options.json ? `${JSON.stringify(report, null, 2)}\n` : formatBenchReport(report),
+    );
+    return report.targets.every((target) => target.met) ? 0 : 1;
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    output.writeErr(`classroom-sim bench failed: ${text.split('\n', 1)[0]}\n`);
+    return 1;
+  }
+}
+
+export function addSimBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'compare the service (real Redis and PostgreSQL) with a bare Socket.IO echo server, and measure server memory per idle client',
+    )
+    .option('--clients <n>', 'students driven in the throughput phases (a teacher per 25)', '100')
+    .option(
+      '--idle-clients <n>',
+      'idle clients connected to one node for the memory figure',
+      '10000',
+    )
+    .option('--duration <time>', 'each measured phase, after its warm-up (10s, 1m)', '10s')
+    .option('--warmup <time>', 'unmeasured warm-up before each phase', '2s')
+    .option('--concurrency <n>', 'requests each student keeps in flight', '1')
+    .option('--workers <n>', 'client processes (1 or 2)', '2')
+    .option(
+      '--redis-url <url>',
+      'the Redis the service uses (its own key prefix, removed after)',
+      'redis://127.0.0.1:6379',
+    )
+    .option(
+      '--database-url <url>',
+      'a database on the PostgreSQL server; the bench creates and drops a fresh one beside it',
+      'postgres://postgres@127.0.0.1:5432/postgres',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (options: SimBenchOptions, command: Command) => {
+      process.exitCode = await runSimBench(options, command.configureOutput() as CommandOutput);
+    });
+}
