@@ -1,4 +1,6 @@
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
+import { addSimBenchCommand } from './commands/sim-bench.js';
+import { addSimLoadCommand } from './commands/sim-load.js';
 import { addSimRunCommand } from './commands/sim-run.js';
 
 /**
@@ -16,6 +18,8 @@ export function buildSimProgram(output?: OutputConfiguration): Command {
     .showSuggestionAfterError(false);
   if (output !== undefined) program.configureOutput(output);
   addSimRunCommand(program);
+  addSimLoadCommand(program);
+  addSimBenchCommand(program);
   return program;
 }
 
