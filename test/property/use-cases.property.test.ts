@@ -1,0 +1,422 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { SequentialIdSource } from '../../sim/sequential-id-source.js';
+import { VirtualClock } from '../../sim/virtual-clock.js';
+import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analytics.js';
+import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
+import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
+import type { SocketOf } from '../../src/application/ports/presence-store.js';
+import type { TokenClaims } from '../../src/application/ports/token-verifier.js';
+import type { Timings } from '../../src/application/settings.js';
+import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
+import type { ClientIdentity } from '../../src/domain/clients.js';
+import type { Id } from '../../src/domain/ids.js';
+import type { Lesson, LessonStatus } from '../../src/domain/lesson.js';
+import { ok } from '../../src/domain/result.js';
+import { budget } from './fast-check-budget.js';
+
+/**
+ * Model-based tests of the use cases, wired as in production on the in-memory adapters: random
+ * sequences of what clients and time do, each checked against a small model of the school — who
+ * is online, who is in the grace period until when, who cools down, which lessons run or ended,
+ * who sits where. After every command the acknowledgements, every event each client heard, and
+ * the database's lesson rows must be what the model says.
+ */
+const ORG = 'o1';
+const TEACHERS = ['ta', 'tb'] as const;
+const STUDENTS = ['s1', 's2', 's3'] as const;
+const SEAT_COUNT = 2;
+const LESSONS: readonly Lesson[] = [
+  {
+    id: 'L1',
+    orgId: ORG,
+    teacherId: 'ta',
+    title: null,
+    seatCount: SEAT_COUNT,
+    status: 'scheduled',
+  },
+  {
+    id: 'L2',
+    orgId: ORG,
+    teacherId: 'ta',
+    title: null,
+    seatCount: SEAT_COUNT,
+    status: 'scheduled',
+  },
+  {
+    id: 'L3',
+    orgId: ORG,
+    teacherId: 'tb',
+    title: null,
+    seatCount: SEAT_COUNT,
+    status: 'scheduled',
+  },
+  // Another org's lesson: asking for it must look exactly like asking for nothing.
+  { id: 'X1', orgId: 'o2', teacherId: 'tx', title: null, seatCount: SEAT_COUNT, status: 'active' },
+];
+const TIMINGS: Timings = {
+  presenceTtlS: 60,
+  disconnectGraceS: 120,
+  cooldownS: 90,
+  lessonTtlS: 86_400,
+  sessionEndLeaseMs: 30_000,
+};
+/** How often a node refreshes presence and sweeps while time passes. */
+const TICK_MS = 20_000;
+const MANAGER = 'mgr';
+
+type Heard = string;
+
+/** The service and what its clients hold and heard. */
+class School {
+  readonly clock = new VirtualClock();
+  readonly database = new InMemoryLessonRepository({ lessons: LESSONS, quizzes: [], tasks: [] });
+  readonly notifier = new InMemoryNotifier({
+    deliver: (sid, event) =>
+      this.heard.push(`${sid} ${event.name} ${JSON.stringify(event.payload)}`),
+    disconnect: (sid) => this.forcedOff.push(sid),
+  });
+  readonly use: <K extends keyof Services>(key: K) => Services[K];
+  heard: Heard[] = [];
+  forcedOff: string[] = [];
+  /** Each teacher's TeacherApp socket, if it has one open. */
+  readonly teacherApps = new Map<Id, { socket: SocketOf; loggedOut: boolean }>();
+  readonly studentWebs = new Map<Id, SocketOf>();
+  private sockets = 0;
+
+  constructor() {
+    const container = buildContainer({
+      jwt: { secret: 'unused' },
+      timings: TIMINGS,
+      overrides: {
+        clock: this.clock,
+        ids: new SequentialIdSource('insert'),
+        presence: new InMemoryPresenceStore(this.clock),
+        lessons: this.database,
+        notifier: this.notifier,
+        analytics: new InMemoryAnalytics(),
+        // Tokens are the claims themselves: the token checks have tests of their own.
+        tokens: { verify: async (token) => ok(JSON.parse(token) as TokenClaims) },
+      },
+    });
+    this.use = (key) => resolve(container, key);
+  }
+
+  newSid(userId: Id): string {
+    this.sockets += 1;
+    return `${userId}#${this.sockets}`;
+  }
+
+  async handshake(sid: string, identity: Omit<ClientIdentity, 'kind'>, productType?: 'manager') {
+    this.notifier.connect(sid);
+    const result = await this.use('connectClient').execute({
+      sid,
+      handshake: {
+        role: identity.role,
+        orgId: identity.orgId,
+        token: JSON.stringify(identity),
+        ...(productType === undefined ? {} : { productType }),
+      },
+    });
+    if (!result.ok) this.notifier.disconnect(sid);
+    return result;
+  }
+
+  /** The gateway's disconnect: the socket leaves its rooms, then DisconnectClient runs. */
+  async disconnect(socket: SocketOf, loggedOut: boolean) {
+    this.notifier.disconnect(socket.sid);
+    await this.use('disconnectClient').execute({ socket, loggedOut });
+  }
+
+  /** Events heard since the last call, in a stable order. */
+  takeHeard(): Heard[] {
+    const heard = this.heard.sort();
+    this.heard = [];
+    return heard;
+  }
+
+  async statuses(): Promise<Record<Id, LessonStatus>> {
+    const rows = this.database.snapshot().lessons;
+    return Object.fromEntries(rows.map((row) => [row.id, row.status]));
+  }
+}
+
+interface Model {
+  nowMs: number;
+  readonly teacherApps: Map<Id, { sid: string; loggedOut: boolean; lessons: Set<Id> }>;
+  /** Teachers whose current socket went away: their session ends at that time. */
+  readonly graceUntilMs: Map<Id, number>;
+  readonly cooldownUntilMs: Map<Id, number>;
+  readonly status: Map<Id, LessonStatus>;
+  /** The lesson each user last joined: a reconnect puts them back into it. */
+  readonly lastLesson: Map<Id, Id>;
+  readonly joined: Map<Id, Set<Id>>;
+  readonly seats: Map<Id, Map<string, Id>>;
+}
+
+type Command = fc.AsyncCommand<Model, School>;
+
+function same(actual: unknown, expected: unknown, what: string): void {
+  const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+  if (a !== e) throw new Error(`${what}: the service gave ${a}, the model expected ${e}`);
+}
+
+const heard = (sid: string, name: string, payload: object): Heard =>
+  `${sid} ${name} ${JSON.stringify(payload)}`;
+
+/** What the manager hears when teacher `t` comes, goes or ends. */
+const managerHears = (name: string, t: Id) => heard(MANAGER, name, { user_id: t });
+
+function seatsOf(model: Model, lessonId: Id): Record<string, string> {
+  const taken = model.seats.get(lessonId) ?? new Map<string, Id>();
+  return Object.fromEntries(
+    Array.from({ length: SEAT_COUNT }, (_, n) => [String(n + 1), taken.get(String(n + 1)) ?? '']),
+  );
+}
+
+/** A command whose `run` plays it and checks what was heard and what the database holds. */
+function command<A>(
+  name: string,
+  args: fc.Arbitrary<A>,
+  check: (a: A, model: Model) => boolean,
+  run: (a: A, model: Model, real: School) => Promise<Heard[]>,
+): fc.Arbitrary<Command> {
+  return args.map((a) => ({
+    check: (model) => check(a, model),
+    run: async (model, real) => {
+      const expected = await run(a, model, real);
+      same(real.takeHeard(), [...expected].sort(), `events heard after ${name}`);
+      same(await real.statuses(), Object.fromEntries(model.status), `lessons after ${name}`);
+    },
+    toString: () => `${name}(${JSON.stringify(a)})`,
+  }));
+}
+
+const teacher = fc.constantFrom(...TEACHERS);
+const student = fc.constantFrom(...STUDENTS);
+const lesson = fc.constantFrom(...LESSONS.map((row) => row.id));
+const always = () => true;
+
+/** Starts the lesson when its own teacher joins a scheduled one. */
+function joinAnswerExpected(model: Model, userId: Id, lessonId: Id, isTeacher: boolean) {
+  const row = LESSONS.find((candidate) => candidate.id === lessonId) as Lesson;
+  if (row.orgId !== ORG) return 'lesson_not_found';
+  if (isTeacher && row.teacherId !== userId) return 'forbidden';
+  if (model.status.get(lessonId) === 'ended') return 'lesson_ended';
+  return 'ok';
+}
+
+const commands = [
+  command(
+    'teacherConnects',
+    teacher,
+    (t, model) => !model.teacherApps.has(t),
+    async (t, model, real) => {
+      const sid = real.newSid(t);
+      const result = await real.handshake(sid, { userId: t, orgId: ORG, role: 'teacher' });
+      const cooling = model.nowMs < (model.cooldownUntilMs.get(t) ?? 0);
+      if (cooling) {
+        same(result.ok ? 'ok' : result.error.code, 'cooldown', `teacherConnects(${t})`);
+        return [];
+      }
+      const back = model.lastLesson.get(t) ?? null;
+      same(result.ok ? result.value.lessonId : result.error.code, back, `teacherConnects(${t})`);
+      if (!result.ok) return [];
+      real.teacherApps.set(t, { socket: result.value.socket, loggedOut: false });
+      model.teacherApps.set(t, {
+        sid,
+        loggedOut: false,
+        lessons: new Set(back === null ? [] : [back]),
+      });
+      model.graceUntilMs.delete(t);
+      return [managerHears('teacher_connect', t)];
+    },
+  ),
+  command(
+    'teacherLeaves',
+    teacher,
+    (t, model) => model.teacherApps.has(t),
+    async (t, model, real) => {
+      const app = real.teacherApps.get(t);
+      const modelled = model.teacherApps.get(t);
+      if (app === undefined || modelled === undefined) throw new Error(`${t} has no app`);
+      await real.disconnect(app.socket, app.loggedOut);
+      real.teacherApps.delete(t);
+      model.teacherApps.delete(t);
+      if (modelled.loggedOut) return [];
+      model.graceUntilMs.set(t, model.nowMs + TIMINGS.disconnectGraceS * 1000);
+      return [managerHears('teacher_disconnect', t)];
+    },
+  ),
+  command(
+    'teacherLogsOut',
+    teacher,
+    (t, model) => model.teacherApps.get(t)?.loggedOut === false,
+    async (t, model, real) => {
+      const app = real.teacherApps.get(t);
+      if (app === undefined) throw new Error(`${t} has no app`);
+      const answer = await real
+        .use('logout')
+        .execute({ socket: app.socket, userId: t, orgId: ORG });
+      same(answer, { ok: true, value: {} }, `teacherLogsOut(${t})`);
+      app.loggedOut = true;
+      const modelled = model.teacherApps.get(t);
+      if (modelled !== undefined) modelled.loggedOut = true;
+      return [managerHears('logout', t)];
+    },
+  ),
+  command('adminForcesOut', teacher, always, async (t, model, real) => {
+    const admin: SocketOf = {
+      sid: MANAGER,
+      identity: { userId: 'm1', orgId: ORG, role: 'admin', kind: 'manager_web' },
+    };
+    const answer = await real.use('forceLogout').execute({ socket: admin, userId: t, orgId: ORG });
+    const app = model.teacherApps.get(t);
+    same(answer, { ok: true, value: { delivered: app !== undefined } }, `adminForcesOut(${t})`);
+    model.cooldownUntilMs.set(t, model.nowMs + TIMINGS.cooldownS * 1000);
+    const expected: Heard[] = [];
+    for (const sid of real.forcedOff.splice(0)) {
+      const held = real.teacherApps.get(t);
+      if (held?.socket.sid !== sid) throw new Error(`${sid} was forced off, not ${t}'s app`);
+      expected.push(heard(sid, 'force_logout', { user_id: t }));
+      await real.disconnect(held.socket, held.loggedOut);
+      real.teacherApps.delete(t);
+    }
+    if (app !== undefined) {
+      model.teacherApps.delete(t);
+      if (!app.loggedOut) {
+        model.graceUntilMs.set(t, model.nowMs + TIMINGS.disconnectGraceS * 1000);
+        expected.push(managerHears('teacher_disconnect', t));
+      }
+    }
+    return expected;
+  }),
+  command(
+    'teacherJoins',
+    fc.tuple(teacher, lesson),
+    ([t], model) => model.teacherApps.has(t),
+    async ([t, lessonId], model, real) => {
+      const app = real.teacherApps.get(t);
+      if (app === undefined) throw new Error(`${t} has no app`);
+      const answer = await real
+        .use('joinLesson')
+        .execute({ socket: app.socket, userId: t, lessonId, role: 'teacher' });
+      const expected = joinAnswerExpected(model, t, lessonId, true);
+      same(answer.ok ? 'ok' : answer.error.code, expected, `teacherJoins(${t}, ${lessonId})`);
+      if (!answer.ok) return [];
+      same(answer.value.seats, seatsOf(model, lessonId), `seats shown to ${t} in ${lessonId}`);
+      if (model.status.get(lessonId) === 'scheduled') model.status.set(lessonId, 'active');
+      model.lastLesson.set(t, lessonId);
+      model.teacherApps.get(t)?.lessons.add(lessonId);
+      return [];
+    },
+  ),
+  command('studentJoins', fc.tuple(student, lesson), always, async ([s, lessonId], model, real) => {
+    const socket = real.studentWebs.get(s) as SocketOf;
+    const answer = await real
+      .use('joinLesson')
+      .execute({ socket, userId: s, lessonId, role: 'student' });
+    const expected = joinAnswerExpected(model, s, lessonId, false);
+    same(answer.ok ? 'ok' : answer.error.code, expected, `studentJoins(${s}, ${lessonId})`);
+    if (!answer.ok) return [];
+    same(answer.value.seats, seatsOf(model, lessonId), `seats shown to ${s} in ${lessonId}`);
+    model.joined.get(s)?.add(lessonId);
+    model.lastLesson.set(s, lessonId);
+    return [];
+  }),
+  command(
+    'studentSits',
+    fc.tuple(student, lesson, fc.integer({ min: 1, max: SEAT_COUNT + 1 })),
+    always,
+    async ([s, lessonId, seatNumber], model, real) => {
+      const seatId = String(seatNumber);
+      const answer = await real.use('setStudentName').execute({
+        socket: real.studentWebs.get(s) as SocketOf,
+        lessonId,
+        studentId: s,
+        displayName: `Student ${s}`,
+        seatId,
+      });
+      const taken = model.seats.get(lessonId) ?? new Map<string, Id>();
+      const holder = taken.get(seatId);
+      let expected = 'ok';
+      if (!model.joined.get(s)?.has(lessonId)) expected = 'not_in_lesson';
+      else if (seatNumber > SEAT_COUNT) expected = 'seat_not_found';
+      else if (holder !== undefined && holder !== s) expected = 'seat_taken';
+      same(
+        answer.ok ? 'ok' : answer.error.code,
+        expected,
+        `studentSits(${s}, ${lessonId}, ${seatId})`,
+      );
+      if (!answer.ok) return [];
+      for (const [seat, who] of taken) if (who === s) taken.delete(seat);
+      model.seats.set(lessonId, taken.set(seatId, s));
+      const payload = { display_name: `Student ${s}`, seat_id: seatId, student_id: s };
+      return [...model.teacherApps.values()]
+        .filter((app) => app.lessons.has(lessonId))
+        .map((app) => heard(app.sid, 'set_student_name', payload));
+    },
+  ),
+  command('timePasses', fc.constantFrom(5, 40, 130), always, async (seconds, model, real) => {
+    const expected: Heard[] = [];
+    for (let leftMs = seconds * 1000; leftMs > 0; leftMs -= TICK_MS) {
+      const stepMs = Math.min(leftMs, TICK_MS);
+      real.clock.advance(stepMs);
+      model.nowMs += stepMs;
+      const online = [...real.teacherApps.values()].filter((app) => !app.loggedOut);
+      await real.use('refreshPresence').execute(online.map((app) => app.socket));
+      await real.use('sweepOverdueSessions').execute();
+      for (const [t, untilMs] of model.graceUntilMs) {
+        if (untilMs > model.nowMs) continue;
+        model.graceUntilMs.delete(t);
+        expected.push(managerHears('logout', t));
+        for (const row of LESSONS) {
+          if (row.teacherId !== t || model.status.get(row.id) !== 'active') continue;
+          model.status.set(row.id, 'ended');
+          for (const s of STUDENTS) {
+            if (model.joined.get(s)?.has(row.id)) {
+              expected.push(
+                heard(real.studentWebs.get(s)?.sid ?? s, 'lesson_ended', { lesson_id: row.id }),
+              );
+            }
+          }
+        }
+      }
+    }
+    return expected;
+  }),
+];
+
+async function setUp(): Promise<{ model: Model; real: School }> {
+  const real = new School();
+  await real.handshake(MANAGER, { userId: 'm1', orgId: ORG, role: 'admin' }, 'manager');
+  for (const s of STUDENTS) {
+    const result = await real.handshake(real.newSid(s), { userId: s, orgId: ORG, role: 'student' });
+    if (!result.ok) throw new Error(`${s} could not connect`);
+    real.studentWebs.set(s, result.value.socket);
+  }
+  real.takeHeard();
+  const model: Model = {
+    nowMs: 0,
+    teacherApps: new Map(),
+    graceUntilMs: new Map(),
+    cooldownUntilMs: new Map(),
+    status: new Map(LESSONS.map((row) => [row.id, row.status])),
+    lastLesson: new Map(),
+    joined: new Map(STUDENTS.map((s) => [s, new Set<Id>()])),
+    seats: new Map(),
+  };
+  return { model, real };
+}
+
+describe('the use cases, model-based', () => {
+  it('answer, notify and end lessons as a small model of the school says, whatever clients and time do', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 50, size: 'large' }), async (steps) => {
+        await fc.asyncModelRun(setUp, steps);
+      }),
+      budget(200),
+    );
+  });
+});
