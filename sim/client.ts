@@ -8,10 +8,10 @@ import type { Prng } from './prng.js';
 import type { SimUser } from './school.js';
 
 /**
- * How long a server can go on believing in a dead connection: Socket.IO's default
- * pingInterval (25 s) plus pingTimeout (20 s).
+ * When a server notices a connection that died silently: at its next ping without a pong, from
+ * Socket.IO's pingTimeout (20 s) to pingInterval plus pingTimeout (45 s) after the drop.
  */
-const PING_WINDOW_MS = 45_000;
+const NOTICED_AFTER_MS = [20_000, 45_000] as const;
 
 /** What a client needs from the simulation around it. */
 export interface ClientHost {
@@ -52,8 +52,8 @@ export class Client {
   /** Counts connections and losses, so a timer set for one connection ignores the next. */
   generation = 0;
   private link: Link | null = null;
-  /** A lost socket whose disconnect its node has not seen yet (the stale-disconnect fault). */
-  private unnoticed: Link | null = null;
+  /** Lost sockets whose disconnect their node has not seen yet (the stale-disconnect fault). */
+  private readonly unnoticed = new Map<string, Link>();
   private connecting = false;
 
   constructor(
@@ -105,18 +105,7 @@ export class Client {
       result.ok ? { ok: true } : result,
       result.ok ? result.value.lessonId : null,
     );
-    this.noticeStaleDisconnect();
     return result;
-  }
-
-  /** The reconnect happened: the lost socket's disconnect now reaches its node, a little later. */
-  private noticeStaleDisconnect(): void {
-    const stale = this.unnoticed;
-    if (stale === null) return;
-    this.unnoticed = null;
-    this.host.after(this.prng.between(0, 5_000), 'stale_disconnect', () =>
-      this.nodeNotices(stale, 'stale disconnect'),
-    );
   }
 
   join(lessonId: Id): Promise<Answer<{ lesson_id: Id; seats: Record<string, string> }> | null> {
@@ -191,17 +180,24 @@ export class Client {
 
   /**
    * The network drops; the app reconnects after `downMs` (null: it does not). Its node notices at
-   * once — unless the stale-disconnect fault holds the news back until the app has connected
-   * again, which can only happen when it is back within Socket.IO's ping window.
+   * once, as when the connection closes cleanly — except that with the stale-disconnect fault the
+   * connection dies silently half the time, and the node notices only at its ping timeout, which
+   * is after the app is back when it came back quickly: the disconnect of a socket already
+   * replaced by the reconnect.
    */
   async loseNetwork(downMs: number | null): Promise<void> {
     const link = this.link;
     if (link === null) return;
     this.drop();
-    const quickReturn = downMs !== null && downMs < PING_WINDOW_MS;
-    if (quickReturn && this.host.staleDisconnects && this.prng.chance(0.5)) {
-      this.unnoticed = link;
+    const noticedAfterMs = this.prng.between(...NOTICED_AFTER_MS);
+    const silent = this.host.staleDisconnects && this.prng.chance(0.5);
+    if (silent && downMs !== null && downMs < noticedAfterMs) {
+      this.unnoticed.set(link.sid, link);
       this.host.log(`${this.label(link)} lost its network; its node has not noticed`);
+      this.host.after(noticedAfterMs, 'stale_disconnect', () => {
+        this.unnoticed.delete(link.sid);
+        return this.nodeNotices(link, 'ping timeout');
+      });
       return;
     }
     await this.nodeNotices(link, 'lost its network');
@@ -232,10 +228,10 @@ export class Client {
   /** The server disconnected this socket (force_logout): its node handles the disconnect now. */
   async forcedOff(sid: string): Promise<void> {
     const current = this.link?.sid === sid;
-    const link = current ? this.link : this.unnoticed?.sid === sid ? this.unnoticed : null;
+    const link = current ? this.link : (this.unnoticed.get(sid) ?? null);
     if (link === null) return;
     if (current) this.drop();
-    else this.unnoticed = null;
+    else this.unnoticed.delete(sid);
     await this.nodeNotices(link, 'forced off');
     if (current) this.listener.onLost?.('forced');
   }
@@ -244,7 +240,7 @@ export class Client {
   vanished(sid: string): void {
     this.host.oracle.socketGone(sid);
     this.host.closeSocket(sid);
-    if (this.unnoticed?.sid === sid) this.unnoticed = null;
+    this.unnoticed.delete(sid);
     if (this.link?.sid !== sid) return;
     this.drop();
     this.host.log(`${this.label(null)} lost ${sid}: its node crashed`);
