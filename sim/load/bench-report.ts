@@ -36,13 +36,17 @@ export function formatBenchReport(report: BenchReport): string {
     '',
     'Service against the bare echo:',
     textTable([
-      ['event', 'throughput ratio', 'p99 ratio'],
+      ['event', 'throughput ratio', 'p99 ratio', 'database alone/s', 'its ratio to echo'],
       ...BENCH_EVENTS.map((event) => [
         event,
         `${report.events[event].throughputRatio}×`,
         `${report.events[event].p99Ratio}×`,
+        report.events[event].databaseCeilingPerS,
+        `${report.events[event].ceilingRatio}×`,
       ]),
     ]),
+    '  "database alone": the event\'s PostgreSQL work through the service\'s own repository and pool, nothing else,',
+    '  from the (unpinned) driver process with as many calls in flight as the clients keep: no node acknowledges faster.',
     '',
     `Memory: ${memory.clients} idle clients connected and joined, ${memory.admitted} admitted by the server ` +
       `(open-file limit ${memory.serverOpenFileLimit}); server RSS ${mib(memory.rssBeforeBytes)} → ${mib(memory.rssAfterBytes)} MB, ` +

@@ -23,6 +23,7 @@ import {
   tsxArgv,
   waitForOutput,
 } from './child-processes.js';
+import { measureDatabaseCeiling } from './database-ceiling.js';
 import { type DeliveryReport, mergeDeliveryReports } from './delivery-ledger.js';
 import type { LatencySummary } from './latency-histogram.js';
 import { scrapeMetrics } from './metrics-scrape.js';
@@ -68,6 +69,10 @@ export interface EventComparison {
   readonly throughputRatio: number;
   /** Service p99 over echo p99. */
   readonly p99Ratio: number;
+  /** The event's PostgreSQL work alone, per second (see `measureDatabaseCeiling`). */
+  readonly databaseCeilingPerS: number;
+  /** That ceiling over echo acks/s: the best ratio the service could reach on this machine. */
+  readonly ceilingRatio: number;
 }
 
 export interface MemoryFigures {
@@ -118,6 +123,8 @@ const SECRET = randomBytes(32).toString('base64url');
 const SPARE_OPEN_FILES = 1_024;
 const START_TIMEOUT_MS = 60_000;
 const SETTLE_TIMEOUT_MS = 10_000;
+/** The database ceiling is a diagnosis, not a target: a few seconds say enough. */
+const CEILING_DURATION_MS = 5_000;
 /** Idle clients are measured after this long idle, as they would be on a real server. */
 const IDLE_SETTLE_MS = 2_000;
 
@@ -128,7 +135,8 @@ const IDLE_SETTLE_MS = 2_000;
  *
  * 1. the echo server, then the service (real Redis under a key prefix of its own, a fresh
  *    PostgreSQL database migrated and seeded, rate limit raised), each driven with `join_lesson`
- *    then `set_student_name` for `durationMs` after a warm-up;
+ *    then `set_student_name` for `durationMs` after a warm-up; in between, the events' database
+ *    work alone, which bounds what the service can reach;
  * 2. a fresh service process, whose resident memory is read before and after `idleClients`
  *    students connect and join a lesson.
  *
@@ -217,6 +225,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const echo = await measure(`http://127.0.0.1:${port}`, echoChild, drivenClients, false);
     await stopChild(echoChild);
 
+    say('measuring the database work alone');
+    const ceiling = await measureDatabaseCeiling(
+      database.url,
+      drivenClients.filter((client) => client.role === 'student'),
+      options.clients * options.concurrency,
+      Math.min(options.durationMs, CEILING_DURATION_MS),
+    );
+
     say('measuring the service');
     const first = await startService();
     const service = await measure(first.url, first.child, drivenClients, true);
@@ -237,6 +253,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             service: b,
             throughputRatio: ratio(b.acksPerS, a.acksPerS),
             p99Ratio: ratio(b.latency.p99Ms, a.latency.p99Ms),
+            databaseCeilingPerS: ceiling[event],
+            ceilingRatio: ratio(ceiling[event], a.acksPerS),
           },
         ];
       }),

@@ -31,6 +31,7 @@ describe.runIf(hasRedis && hasPostgres)(
         expect(service.errors).toEqual({});
         expect(service.latency.p99Ms).toBeGreaterThan(0);
         expect(throughputRatio).toBeCloseTo(service.acksPerS / echo.acksPerS, 2);
+        expect(report.events[event].databaseCeilingPerS).toBeGreaterThan(0);
       }
       expect(report.settings.join('\n')).toContain('RATE_LIMIT_PER_S=RATE_LIMIT_BURST=1000000');
       expect(report.cores).toMatch(/core/);
