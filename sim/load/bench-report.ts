@@ -55,13 +55,9 @@ export function formatBenchReport(report: BenchReport): string {
       `${delivery.lost} lost, ${delivery.duplicated} duplicated, ${delivery.unexpected} unexpected`,
     '',
     'Targets:',
-    textTable(
-      report.targets.map((target) => [
-        target.met ? 'met ' : 'MISSED',
-        target.name,
-        target.goal,
-        target.value,
-      ]),
+    ...report.targets.map(
+      (target) =>
+        `  ${target.met ? 'met   ' : 'MISSED'}  ${target.name}: ${target.value} (target ${target.goal})`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
@@ -144,6 +144,7 @@ const IDLE_SETTLE_MS = 2_000;
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const say = options.progress ?? (() => {});
+  const loadAtStart = loadavg()[0] ?? 0;
   const cores = planCores();
   const runTag = randomBytes(3).toString('hex');
   const keyPrefix = `bench-${runTag}:`;
@@ -262,7 +263,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const delivery = service.delivery ?? mergeDeliveryReports([]);
     return {
       date: new Date().toISOString(),
-      machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      machine:
+        `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
+        `load average ${loadAtStart.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end (other work on the machine shares its cores)`,
       cores: cores.description,
       sizes: {
         clients: options.clients,
