@@ -283,11 +283,13 @@ describe('races between use cases, interleaved at every port call', () => {
     );
   });
 
-  it('a stale disconnect against the reconnect that replaced it: the teacher stays alive on the new socket', async () => {
+  it('a stale disconnect against the reconnect that replaced it: the teacher stays alive on the new socket, and managers hear of the disconnect only if it came first', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (scheduler) => {
         const s = service();
+        await s.connect('mgr', ADMIN, 'manager');
         const old = await s.joined('a1', TEACHER_ID, 'L1');
+        s.heard.length = 0;
 
         const [, back] = await s.race(scheduler, [
           async () => s.disconnect(old),
@@ -300,6 +302,9 @@ describe('races between use cases, interleaved at every port call', () => {
           sid: 'a2',
           lesson_id: 'L1',
         });
+        const cameFirst = s.at('presence.disconnectTeacher') < s.at('presence.connectTeacher');
+        const announced = s.heard.filter((h) => h.sid === 'mgr' && h.name === 'teacher_disconnect');
+        expect(announced).toHaveLength(cameFirst ? 1 : 0);
       }),
       budget(300),
     );
