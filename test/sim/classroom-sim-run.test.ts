@@ -118,11 +118,6 @@ describe('classroom-sim run, as a process', () => {
 
   it.concurrent.each([
     [['run', '--orgs', 'many'], /^--orgs must be a whole number/],
-    [['run', '--orgs', '3', '--teachers', '2'], /^--teachers must be at least --orgs/],
-    [['run', '--duration', '8 hours'], /^--duration must be like 8h/],
-    [['run', '--faults', 'meteor'], /^--faults: unknown fault "meteor"/],
-    [['run', '--seed', '4294967296'], /^--seed must be a whole number from 0 to 4294967295/],
-    [['run', '--nodes', '65'], /^--nodes must be a whole number from 1 to 64/],
     [['run', '--speed', '2'], /^error: unknown option '--speed'/],
     [['walk'], /^error: unknown command 'walk'/],
   ])('exits 2 with one line for %j', async (args, message) => {
@@ -134,6 +129,25 @@ describe('classroom-sim run, as a process', () => {
 });
 
 describe('classroom-sim run', () => {
+  it.each([
+    [{ orgs: '3', teachers: '2' }, /^--teachers must be at least --orgs/],
+    [{ duration: '8 hours' }, /^--duration must be like 8h/],
+    [{ duration: '0s' }, /^--duration must be like 8h/],
+    [{ faults: 'meteor' }, /^--faults: unknown fault "meteor"/],
+    [{ seed: '4294967296' }, /^--seed must be a whole number from 0 to 4294967295/],
+    [{ nodes: '65' }, /^--nodes must be a whole number from 1 to 64/],
+    [{ students: '-1' }, /^--students must be a whole number from 0 to/],
+  ])('refuses %j with exit code 2 and one line naming the flag', async (bad, message) => {
+    const stdout = capture();
+    const stderr = capture();
+    expect(
+      await runSimRun({ ...FLAGS, ...bad }, { stdout: stdout.stream, stderr: stderr.stream }),
+    ).toBe(2);
+    expect(stdout.text()).toBe('');
+    expect(stderr.text()).toMatch(message);
+    expect(stderr.text().trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('summarises a run for a reader: hash, wall time, events, checks and the result', async () => {
     const stdout = capture();
     const stderr = capture();
