@@ -9,13 +9,12 @@ import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-pr
 import { DependencyUnavailableError } from '../../src/application/errors.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
-import type { TokenClaims } from '../../src/application/ports/token-verifier.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
 import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
 import type { ClientIdentity } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 import type { Lesson } from '../../src/domain/lesson.js';
-import { ok } from '../../src/domain/result.js';
+import { claimsAsTokens, handshakeOf } from './claims-as-tokens.js';
 import { budget } from './fast-check-budget.js';
 
 /**
@@ -109,7 +108,7 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
       ),
       notifier: scheduled(notifier, 'notifier', gate, NOTIFIER_PORT),
       analytics: new InMemoryAnalytics(),
-      tokens: { verify: async (token) => ok(JSON.parse(token) as TokenClaims) },
+      tokens: claimsAsTokens,
     },
   });
   const use = <K extends keyof Services>(key: K): Services[K] => resolve(container, key);
@@ -123,12 +122,7 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
     notifier.connect(sid);
     const result = await use('connectClient').execute({
       sid,
-      handshake: {
-        role: identity.role,
-        orgId: identity.orgId,
-        token: JSON.stringify(identity),
-        ...(productType === undefined ? {} : { productType }),
-      },
+      handshake: handshakeOf(identity, productType),
     });
     if (!result.ok) notifier.disconnect(sid);
     else if (!notifier.isConnected(sid)) await disconnect(result.value.socket);

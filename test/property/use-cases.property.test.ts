@@ -7,13 +7,12 @@ import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
-import type { TokenClaims } from '../../src/application/ports/token-verifier.js';
 import type { Timings } from '../../src/application/settings.js';
 import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
 import type { ClientIdentity } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 import type { Lesson, LessonStatus } from '../../src/domain/lesson.js';
-import { ok } from '../../src/domain/result.js';
+import { claimsAsTokens, handshakeOf } from './claims-as-tokens.js';
 import { budget } from './fast-check-budget.js';
 
 /**
@@ -96,8 +95,7 @@ class School {
         lessons: this.database,
         notifier: this.notifier,
         analytics: new InMemoryAnalytics(),
-        // Tokens are the claims themselves: the token checks have tests of their own.
-        tokens: { verify: async (token) => ok(JSON.parse(token) as TokenClaims) },
+        tokens: claimsAsTokens,
       },
     });
     this.use = (key) => resolve(container, key);
@@ -112,12 +110,7 @@ class School {
     this.notifier.connect(sid);
     const result = await this.use('connectClient').execute({
       sid,
-      handshake: {
-        role: identity.role,
-        orgId: identity.orgId,
-        token: JSON.stringify(identity),
-        ...(productType === undefined ? {} : { productType }),
-      },
+      handshake: handshakeOf(identity, productType),
     });
     if (!result.ok) this.notifier.disconnect(sid);
     return result;
