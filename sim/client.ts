@@ -152,17 +152,13 @@ export class Client {
   }
 
   private async request<T>(
-    context: Omit<RequestContext, 'sid' | 'orgId'>,
+    context: Omit<RequestContext, 'orgId'>,
     what: string,
     send: (link: Link) => Promise<Answer<T>>,
   ): Promise<Answer<T> | null> {
     const link = this.link;
     if (link === null) return null;
-    const ticket = this.host.oracle.requestIssued({
-      ...context,
-      sid: link.sid,
-      orgId: this.user.orgId,
-    });
+    const ticket = this.host.oracle.requestIssued({ ...context, orgId: this.user.orgId });
     const answer = await send(link);
     this.host.oracle.answered(ticket, answer);
     const outcome = answer.ok ? `ok ${JSON.stringify(answer.value)}` : answer.error.code;

@@ -46,7 +46,6 @@ export interface InvariantSettings {
 /** What a request was about, for the deliveries it causes. */
 export interface RequestContext {
   readonly name: 'join_lesson' | 'logout' | 'force_logout' | 'set_student_name';
-  readonly sid: string;
   /** The requester's org. */
   readonly orgId: Id;
   readonly lessonId?: Id;
@@ -412,7 +411,10 @@ export class Invariants {
    * teacher is owed an end (a second end of the same expiry, or an end without expiry, fails),
    * and no TeacherApp socket of the teacher is connected — admitted, not logged out, on a live
    * node and not yet disconnected. `lesson-ends-with-session`: the lessons it ended are exactly
-   * the teacher's lessons that were active.
+   * the teacher's lessons that were active (scheduled ones stay scheduled), and no lesson ends any
+   * other way (`afterStep` compares every lesson the database wrote). Truth under faults: a store
+   * restart erases pending session ends, so a teacher's active lessons can stay active until a
+   * later session of that teacher ends — the "if and only if" still holds, neither has happened.
    */
   sessionEnded(teacher: TeacherRef, lessonIds: readonly Id[]): void {
     this.sessionsEnded += 1;

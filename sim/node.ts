@@ -233,8 +233,4 @@ export class SimNode {
       .execute(teacher)
       .then((result) => (result.ok ? result.value : result.error));
   }
-
-  get socketCount(): number {
-    return this.sockets.size;
-  }
 }

@@ -36,7 +36,6 @@ export interface Org {
 export class School {
   readonly orgs: readonly Org[];
   readonly slots: number;
-  private readonly orgById = new Map<Id, Org>();
   private readonly lessonById = new Map<Id, Lesson>();
   private readonly userById = new Map<Id, SimUser>();
 
@@ -90,7 +89,6 @@ export class School {
     }
     this.orgs = orgs;
     for (const org of orgs) {
-      this.orgById.set(org.orgId, org);
       for (const lesson of org.lessons.flat()) this.lessonById.set(lesson.id, lesson);
       for (const user of [...org.teachers, ...org.students, ...org.managers]) {
         if (user.productType === undefined || user.role === 'admin') {
@@ -98,10 +96,6 @@ export class School {
         }
       }
     }
-  }
-
-  org(orgId: Id): Org | undefined {
-    return this.orgById.get(orgId);
   }
 
   lesson(lessonId: Id): Lesson | undefined {
