@@ -3,6 +3,7 @@ import { formatBenchReport } from '../../sim/load/bench-report.js';
 import { runBench } from '../../sim/load/bench-run.js';
 import {
   durationOption,
+  firstLineOf,
   postgresUrlOption,
   UsageError,
   wholeNumberOption,
@@ -60,8 +61,7 @@ export async function runSimBench(
     );
     return report.targets.every((target) => target.met) ? 0 : 1;
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    output.writeErr(`classroom-sim bench failed: ${text.split('\n', 1)[0]}\n`);
+    output.writeErr(`classroom-sim bench failed: ${firstLineOf(error)}\n`);
     return 1;
   }
 }

@@ -7,6 +7,7 @@ import { demoPopulation, type Population, seededPopulation } from '../../sim/loa
 import { seedPopulation } from '../../sim/load/seed-database.js';
 import {
   durationOption,
+  firstLineOf,
   postgresUrlOption,
   UsageError,
   wholeNumberOption,
@@ -61,7 +62,7 @@ export async function runSimLoad(options: SimLoadOptions, output: CommandOutput)
     );
     return loadRunPassed(report) ? 0 : 1;
   } catch (error) {
-    output.writeErr(`classroom-sim load failed: ${reasonOf(error)}\n`);
+    output.writeErr(`classroom-sim load failed: ${firstLineOf(error)}\n`);
     return 1;
   }
 }
@@ -119,11 +120,6 @@ function readOptions(options: SimLoadOptions) {
       ...(options.websocket ? { transports: ['websocket'] as const } : {}),
     },
   };
-}
-
-function reasonOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }
 
 export function addSimLoadCommand(program: Command): void {

@@ -19,8 +19,8 @@ import {
   planCores,
   residentBytes,
   startChild,
+  startScript,
   stopChild,
-  tsxArgv,
   waitForOutput,
 } from './child-processes.js';
 import { measureDatabaseCeiling } from './database-ceiling.js';
@@ -214,13 +214,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const drivenClients = await benchClients(driven);
 
     say('measuring the bare Socket.IO echo server');
-    const echoChild = startChild({
-      argv: tsxArgv('sim/load/echo-server.ts'),
-      env: process.env,
-      openFiles,
-      ipc: true,
-      ...(cores.serverCpu === undefined ? {} : { cpu: cores.serverCpu }),
-    });
+    const echoChild = startScript('sim/load/echo-server.ts', { cpu: cores.serverCpu, openFiles });
     children.add(echoChild);
     const [{ port }] = (await once(echoChild, 'message')) as [{ port: number }];
     const echo = await measure(`http://127.0.0.1:${port}`, echoChild, drivenClients, false);
@@ -442,13 +436,7 @@ class Worker {
   private constructor(readonly child: ChildProcess) {}
 
   static async start(cores: CorePlan, openFiles: number): Promise<Worker> {
-    const child = startChild({
-      argv: tsxArgv('sim/load/bench-worker.ts'),
-      env: process.env,
-      openFiles,
-      ipc: true,
-      ...(cores.clientCpu === undefined ? {} : { cpu: cores.clientCpu }),
-    });
+    const child = startScript('sim/load/bench-worker.ts', { cpu: cores.clientCpu, openFiles });
     child.stdout?.resume();
     child.stderr?.resume();
     // Commands sent before the worker listens would be lost: it says when it is ready.

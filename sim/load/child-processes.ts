@@ -69,9 +69,21 @@ export function startChild(options: ChildOptions): ChildProcess {
   );
 }
 
-/** `node --import tsx <script>`: a TypeScript entry point of this checkout in its own process. */
-export function tsxArgv(script: string): string[] {
-  return [process.execPath, '--import', 'tsx', resolve(ROOT, script)];
+/**
+ * A TypeScript entry point of this checkout in its own process (`node --import tsx <script>`), with
+ * an IPC channel to it.
+ */
+export function startScript(
+  script: string,
+  options: { readonly cpu: number | undefined; readonly openFiles: number },
+): ChildProcess {
+  return startChild({
+    argv: [process.execPath, '--import', 'tsx', resolve(ROOT, script)],
+    env: process.env,
+    openFiles: options.openFiles,
+    ipc: true,
+    ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+  });
 }
 
 /** Ends a child with SIGTERM and waits for it; SIGKILL if it has not gone after `graceMs`. */

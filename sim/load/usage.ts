@@ -37,3 +37,9 @@ export function postgresUrlOption(name: string, text: string): string {
   }
   return text;
 }
+
+/** The first line of an error's message: what a command prints when it fails. */
+export function firstLineOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n', 1)[0] ?? text;
+}
