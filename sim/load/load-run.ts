@@ -126,6 +126,8 @@ interface Classroom {
   /** A teacher reconnect is under way; its students hold still. */
   paused: boolean;
   readonly inFlight: Set<Promise<void>>;
+  /** The seat map a student's join was answered with; null until one joined. */
+  seats: Record<string, string> | null;
 }
 
 /**
@@ -147,31 +149,235 @@ interface Classroom {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const startedAt = performance.now();
-  const stats = new RequestStats();
-  const ledger = new DeliveryLedger();
-  const notes = [...options.population.notes];
   const before = await Promise.all(options.urls.map((url) => scrapeMetrics(url)));
-  const { managers, classrooms } = await castActors(options, stats, ledger);
-  const races = { races: 0, anomalies: 0, doubleBookings: 0 };
-  const expectedErrors: Record<string, number> = {};
-  const seatHolders = new Map<string, string>();
-  const settle = (keys: readonly string[]) => ledger.settled(keys, options.settleTimeoutMs);
-  const managerKeysOf = (orgId: string) =>
-    managers
-      .filter((manager) => manager.member.orgId === orgId && manager.client.connected)
-      .map((m) => m.key);
-  const expectAtManagers = (event: string, teacher: Actor) => {
-    for (const key of managerKeysOf(teacher.member.orgId)) {
-      ledger.expect(key, event, { user_id: teacher.member.userId });
+  const run = new LoadRun(options);
+  await run.cast();
+  const wave = await run.connectEveryone();
+  await run.claimSeats();
+  await run.steadyPhase(startedAt + options.durationMs);
+  await run.leave();
+  const after = await Promise.all(options.urls.map((url) => scrapeMetrics(url)));
+  return run.report({
+    elapsedMs: Math.round(performance.now() - startedAt),
+    connectRatePerS: Math.round((wave.connects / wave.ms) * 1000),
+    before,
+    after,
+  });
+}
+
+/** One run of the script: its clients, and what it has seen so far. */
+class LoadRun {
+  private readonly stats = new RequestStats();
+  private readonly ledger = new DeliveryLedger();
+  private readonly notes: string[];
+  private readonly races = { races: 0, anomalies: 0, doubleBookings: 0 };
+  private readonly expectedErrors: Record<string, number> = {};
+  private readonly actions = { done: 0, skipped: 0 };
+  /** `lesson seat` → the student the driver last saw it acknowledged to. */
+  private readonly seatHolders = new Map<string, string>();
+  private managers: Actor[] = [];
+  private classrooms: Classroom[] = [];
+  private students: Array<{ room: Classroom; student: Student }> = [];
+  /** Where `nextStudent` looks first. */
+  private cursor = 0;
+
+  constructor(private readonly options: LoadOptions) {
+    this.notes = [...options.population.notes];
+  }
+
+  async cast(): Promise<void> {
+    ({ managers: this.managers, classrooms: this.classrooms } = await castActors(
+      this.options,
+      this.stats,
+      this.ledger,
+    ));
+    this.students = this.classrooms.flatMap((room) =>
+      room.students.map((student) => ({ room, student })),
+    );
+  }
+
+  /**
+   * Steps 1–3 up to the seat claims: managers first, then teachers, so that every
+   * `teacher_connect` has someone to hear it, then students. Returns the opening wave's admitted
+   * handshakes and duration.
+   */
+  async connectEveryone(): Promise<{ connects: number; ms: number }> {
+    const { connectConcurrency } = this.options;
+    const startedAt = performance.now();
+    await forEachLimited(this.managers, connectConcurrency, (manager) => manager.client.connect());
+    await forEachLimited(this.classrooms, connectConcurrency, async (room) => {
+      if (!(await room.teacher.client.connect())) return;
+      this.expectAtManagers('teacher_connect', room.teacher);
+      room.teacherPresent = (await this.join(room.teacher, room.lesson.id))?.ok === true;
+    });
+    await forEachLimited(this.students, connectConcurrency, async ({ room, student }) => {
+      if (!(await student.client.connect())) return;
+      const ack = await this.join(student, room.lesson.id);
+      // Nobody claims a seat before every student has joined: any join's seat map will do.
+      if (ack?.ok) room.seats = (ack.data as { seats: Record<string, string> }).seats;
+    });
+    return { connects: this.stats.okCount('connect'), ms: performance.now() - startedAt };
+  }
+
+  /** Step 3's seat claims, every lesson at once, one pair in RACE_EVERY students racing. */
+  async claimSeats(): Promise<void> {
+    await Promise.all(this.classrooms.map((room) => this.claimSeatsIn(room)));
+  }
+
+  private async claimSeatsIn(room: Classroom): Promise<void> {
+    if (room.seats === null) return;
+    const joined = room.students.filter((student) => student.client.connected);
+    const targets = assignSeats(joined, room.seats);
+    if (targets.size < joined.length) {
+      this.notes.push(
+        `${joined.length - targets.size} students of ${room.lesson.id} found no free seat and only watch`,
+      );
     }
-  };
+    const seated = joined.filter((student) => targets.has(student));
+    await Promise.all(
+      seated.map(async (student, index) => {
+        const partner = seated[index + 1];
+        if (index % RACE_EVERY === 1) return;
+        const own = targets.get(student) as string;
+        if (index % RACE_EVERY !== 0 || partner === undefined) {
+          await this.claimSeat(room, student, own);
+          return;
+        }
+        this.races.races += 1;
+        const [mine, theirs] = await Promise.all([
+          this.claimSeat(room, student, own),
+          this.claimSeat(room, partner, own),
+        ]);
+        const [loser, loserAck] = mine?.ok ? [partner, theirs] : [student, mine];
+        const winners = [mine, theirs].filter((ack) => ack?.ok).length;
+        if (winners !== 1 || loserAck?.ok !== false || loserAck.error.code !== 'seat_taken') {
+          this.races.anomalies += 1;
+          return;
+        }
+        this.expectedErrors.seat_taken = (this.expectedErrors.seat_taken ?? 0) + 1;
+        await this.claimSeat(room, loser, targets.get(partner) as string);
+      }),
+    );
+  }
+
+  /** Step 4: actions at `ratePerS` until `untilMs`, then waits for those still running. */
+  async steadyPhase(untilMs: number): Promise<void> {
+    const pending = new Set<Promise<void>>();
+    const track = (work: Promise<void>, room?: Classroom) => {
+      pending.add(work);
+      room?.inFlight.add(work);
+      void work.finally(() => {
+        pending.delete(work);
+        room?.inFlight.delete(work);
+      });
+    };
+    const startedAt = performance.now();
+    let teacherTurn = 0;
+    while (performance.now() < untilMs && this.students.length > 0) {
+      const due = Math.floor(((performance.now() - startedAt) / 1000) * this.options.ratePerS);
+      while (this.actions.done + this.actions.skipped < due) {
+        const step = (this.actions.done + this.actions.skipped) % ACTION_CYCLE;
+        if (step === TEACHER_RECONNECT_AT) {
+          const room = this.classrooms[teacherTurn % this.classrooms.length];
+          teacherTurn += 1;
+          if (room === undefined || room.paused || !room.teacherPresent) {
+            this.actions.skipped += 1;
+          } else {
+            this.actions.done += 1;
+            // Not tracked in the room: it waits for the room's own requests to finish.
+            track(this.reconnectTeacher(room));
+          }
+          continue;
+        }
+        const next = this.nextStudent();
+        if (next === undefined) {
+          this.actions.skipped += 1;
+          continue;
+        }
+        this.actions.done += 1;
+        const { room, student } = next;
+        student.busy = true;
+        const act = STUDENT_RECONNECT_AT.has(step)
+          ? this.reconnectStudent(room, student)
+          : this.claimSeat(room, student, student.seatId as string).then(() => undefined);
+        track(
+          act.finally(() => {
+            student.busy = false;
+          }),
+          room,
+        );
+      }
+      await delay(Math.min(SCHEDULER_TICK_MS, Math.max(0, untilMs - performance.now())));
+    }
+    while (pending.size > 0) await Promise.all([...pending]);
+  }
+
+  /** Step 5: once every expected event is in, teachers log out, then everyone disconnects. */
+  async leave(): Promise<void> {
+    const everyone = [
+      ...this.managers,
+      ...this.classrooms.map((room) => room.teacher),
+      ...this.students.map(({ student }) => student),
+    ];
+    await this.settle(everyone.map((actor) => actor.key));
+    await Promise.all(
+      this.classrooms.map(async ({ teacher }) => {
+        if (!teacher.client.connected) return;
+        const ack = await teacher.client.request('logout', {
+          user_id: teacher.member.userId,
+          org_id: teacher.member.orgId,
+        });
+        if (ack?.ok) this.expectAtManagers('logout', teacher);
+      }),
+    );
+    await this.settle(this.managers.map((manager) => manager.key));
+    for (const actor of everyone.reverse()) actor.client.disconnect();
+  }
+
+  report(measured: {
+    elapsedMs: number;
+    connectRatePerS: number;
+    before: readonly Samples[];
+    after: readonly Samples[];
+  }): LoadReport {
+    const { before, after } = measured;
+    const requests = this.stats.summary();
+    const errors: Record<string, number> = {};
+    for (const { errors: byCode } of Object.values(requests)) {
+      for (const [code, count] of Object.entries(byCode)) {
+        errors[code] = (errors[code] ?? 0) + count;
+      }
+    }
+    const total = (counts: Record<string, number>) =>
+      Object.values(counts).reduce((sum, count) => sum + count, 0);
+    return {
+      urls: this.options.urls,
+      clients: {
+        managers: this.managers.length,
+        teachers: this.classrooms.length,
+        students: this.students.length,
+      },
+      durationMs: this.options.durationMs,
+      elapsedMs: measured.elapsedMs,
+      connectRatePerS: measured.connectRatePerS,
+      requests,
+      errors,
+      expectedErrors: { ...this.expectedErrors },
+      unexpectedErrors: total(errors) - total(this.expectedErrors),
+      delivery: this.ledger.report(),
+      seats: { ...this.races },
+      actions: { ...this.actions },
+      metrics: this.options.urls.map((url, i) => ({
+        url,
+        changed: changedSeries(before[i] as Samples, after[i] as Samples),
+      })),
+      counterMismatches: counterMismatches(requests, before, after),
+      notes: this.notes,
+    };
+  }
 
   /** Sends a seat claim; an acknowledged one is booked and expected at the teacher. */
-  const claimSeat = async (
-    room: Classroom,
-    student: Student,
-    seatId: string,
-  ): Promise<Ack | null> => {
+  private async claimSeat(room: Classroom, student: Student, seatId: string): Promise<Ack | null> {
     student.names += 1;
     student.lastSentAtMs = performance.now();
     const payload = {
@@ -181,247 +387,90 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       student_id: student.member.userId,
     };
     const ack = await student.client.request('set_student_name', payload);
-    if (ack?.ok) {
-      const seatKey = `${room.lesson.id} ${seatId}`;
-      const holder = seatHolders.get(seatKey);
-      if (holder !== undefined && holder !== student.member.userId) races.doubleBookings += 1;
-      if (student.seatId !== null && student.seatId !== seatId) {
-        seatHolders.delete(`${room.lesson.id} ${student.seatId}`);
-      }
-      seatHolders.set(seatKey, student.member.userId);
-      student.seatId = seatId;
-      if (room.teacherPresent) {
-        ledger.expect(room.teacher.key, 'set_student_name', {
-          display_name: payload.display_name,
-          seat_id: seatId,
-          student_id: payload.student_id,
-        });
-      }
+    if (!ack?.ok) return ack;
+    const seatKey = `${room.lesson.id} ${seatId}`;
+    const holder = this.seatHolders.get(seatKey);
+    if (holder !== undefined && holder !== student.member.userId) this.races.doubleBookings += 1;
+    if (student.seatId !== null && student.seatId !== seatId) {
+      this.seatHolders.delete(`${room.lesson.id} ${student.seatId}`);
+    }
+    this.seatHolders.set(seatKey, student.member.userId);
+    student.seatId = seatId;
+    if (room.teacherPresent) {
+      this.ledger.expect(room.teacher.key, 'set_student_name', {
+        display_name: payload.display_name,
+        seat_id: seatId,
+        student_id: payload.student_id,
+      });
     }
     return ack;
-  };
+  }
 
-  const join = (actor: Actor, lessonId: string) =>
-    actor.client.request('join_lesson', {
+  private join(actor: Actor, lessonId: string): Promise<Ack | null> {
+    return actor.client.request('join_lesson', {
       user_id: actor.member.userId,
       lesson_id: lessonId,
       role: actor.member.role,
     });
+  }
 
-  // 1–2: managers, then teachers, so that every teacher_connect has someone to hear it.
-  const connectWaveStartedAt = performance.now();
-  await forEachLimited(managers, options.connectConcurrency, (manager) => manager.client.connect());
-  await forEachLimited(classrooms, options.connectConcurrency, async (room) => {
-    if (!(await room.teacher.client.connect())) return;
-    expectAtManagers('teacher_connect', room.teacher);
-    room.teacherPresent = (await join(room.teacher, room.lesson.id))?.ok === true;
-  });
-
-  // 3: students connect and join; the seat map of the last join shows which seats are free.
-  const seatMaps = new Map<Classroom, Record<string, string>>();
-  const students = classrooms.flatMap((room) =>
-    room.students.map((student) => ({ room, student })),
-  );
-  await forEachLimited(students, options.connectConcurrency, async ({ room, student }) => {
-    if (!(await student.client.connect())) return;
-    const ack = await join(student, room.lesson.id);
-    if (ack?.ok) seatMaps.set(room, (ack.data as { seats: Record<string, string> }).seats);
-  });
-  const connectWaveMs = performance.now() - connectWaveStartedAt;
-  const waveConnects = stats.okCount('connect');
-
-  await Promise.all(
-    classrooms.map(async (room) => {
-      const seats = seatMaps.get(room);
-      if (seats === undefined) return;
-      const joined = room.students.filter((student) => student.client.connected);
-      const targets = assignSeats(joined, seats);
-      if (targets.size < joined.length) {
-        notes.push(
-          `${joined.length - targets.size} students of ${room.lesson.id} found no free seat and only watch`,
-        );
-      }
-      const seated = joined.filter((student) => targets.has(student));
-      await Promise.all(
-        seated.map(async (student, index) => {
-          const partner = seated[index + 1];
-          if (index % RACE_EVERY === 1) return;
-          const own = targets.get(student) as string;
-          if (index % RACE_EVERY !== 0 || partner === undefined) {
-            await claimSeat(room, student, own);
-            return;
-          }
-          races.races += 1;
-          const [mine, theirs] = await Promise.all([
-            claimSeat(room, student, own),
-            claimSeat(room, partner, own),
-          ]);
-          const [loser, loserAck] = mine?.ok ? [partner, theirs] : [student, mine];
-          const winners = [mine, theirs].filter((ack) => ack?.ok).length;
-          if (winners !== 1 || loserAck?.ok !== false || loserAck.error.code !== 'seat_taken') {
-            races.anomalies += 1;
-            return;
-          }
-          expectedErrors.seat_taken = (expectedErrors.seat_taken ?? 0) + 1;
-          await claimSeat(room, loser, targets.get(partner) as string);
-        }),
-      );
-    }),
-  );
-
-  // 4: the steady phase.
-  const actions = { done: 0, skipped: 0 };
-  const minGapMs = 1000 / (options.rateLimitPerS * RATE_LIMIT_SHARE);
-  const pending = new Set<Promise<void>>();
-  const trackPending = (work: Promise<void>) => {
-    pending.add(work);
-    void work.finally(() => pending.delete(work));
-  };
-  const trackInRoom = (room: Classroom, work: Promise<void>) => {
-    trackPending(work);
-    room.inFlight.add(work);
-    void work.finally(() => room.inFlight.delete(work));
-  };
-  let cursor = 0;
-  const nextStudent = (): { room: Classroom; student: Student } | undefined => {
-    const now = performance.now();
-    for (let tried = 0; tried < students.length; tried += 1) {
-      const candidate = students[cursor % students.length];
-      cursor += 1;
-      if (candidate === undefined) return undefined;
-      const { room, student } = candidate;
-      if (
-        !room.paused &&
-        !student.busy &&
-        student.seatId !== null &&
-        now - student.lastSentAtMs >= minGapMs
-      ) {
-        return candidate;
-      }
-    }
-    return undefined;
-  };
-
-  const rename = async (room: Classroom, student: Student) => {
-    await claimSeat(room, student, student.seatId as string);
-  };
-  const reconnectStudent = async (room: Classroom, student: Student) => {
+  private async reconnectStudent(room: Classroom, student: Student): Promise<void> {
     student.client.disconnect();
     if (!(await student.client.connect())) return;
-    if ((await join(student, room.lesson.id))?.ok)
-      await claimSeat(room, student, student.seatId as string);
-  };
-  const reconnectTeacher = async (room: Classroom) => {
+    if ((await this.join(student, room.lesson.id))?.ok) {
+      await this.claimSeat(room, student, student.seatId as string);
+    }
+  }
+
+  private async reconnectTeacher(room: Classroom): Promise<void> {
     room.paused = true;
     try {
       await Promise.all([...room.inFlight]);
-      await settle([room.teacher.key]);
+      await this.settle([room.teacher.key]);
       room.teacherPresent = false;
       room.teacher.client.disconnect();
-      expectAtManagers('teacher_disconnect', room.teacher);
+      this.expectAtManagers('teacher_disconnect', room.teacher);
       // The new socket waits for the old one's disconnect to be handled, as a real app's backoff
       // would, so that the node sees a reconnect rather than two sockets at once.
-      await settle(managerKeysOf(room.teacher.member.orgId));
+      await this.settle(this.managerKeysOf(room.teacher.member.orgId));
       if (!(await room.teacher.client.connect())) return;
-      expectAtManagers('teacher_connect', room.teacher);
-      room.teacherPresent = (await join(room.teacher, room.lesson.id))?.ok === true;
+      this.expectAtManagers('teacher_connect', room.teacher);
+      room.teacherPresent = (await this.join(room.teacher, room.lesson.id))?.ok === true;
     } finally {
       room.paused = false;
     }
-  };
+  }
 
-  const steadyUntil = startedAt + options.durationMs;
-  const steadyStartedAt = performance.now();
-  let teacherTurn = 0;
-  while (performance.now() < steadyUntil && students.length > 0) {
-    const due = Math.floor(((performance.now() - steadyStartedAt) / 1000) * options.ratePerS);
-    while (actions.done + actions.skipped < due) {
-      const step = (actions.done + actions.skipped) % ACTION_CYCLE;
-      if (step === TEACHER_RECONNECT_AT) {
-        const room = classrooms[teacherTurn % classrooms.length];
-        teacherTurn += 1;
-        if (room === undefined || room.paused || !room.teacherPresent) actions.skipped += 1;
-        else {
-          actions.done += 1;
-          trackPending(reconnectTeacher(room));
-        }
-        continue;
-      }
-      const next = nextStudent();
-      if (next === undefined) {
-        actions.skipped += 1;
-        continue;
-      }
-      actions.done += 1;
-      const { room, student } = next;
-      student.busy = true;
-      const act = STUDENT_RECONNECT_AT.has(step) ? reconnectStudent : rename;
-      trackInRoom(
-        room,
-        act(room, student).finally(() => {
-          student.busy = false;
-        }),
-      );
+  /** The next student, in turn, that is seated, idle, in a lesson not paused and within its pace. */
+  private nextStudent(): { room: Classroom; student: Student } | undefined {
+    const now = performance.now();
+    const minGapMs = 1000 / (this.options.rateLimitPerS * RATE_LIMIT_SHARE);
+    for (let tried = 0; tried < this.students.length; tried += 1) {
+      const candidate = this.students[this.cursor % this.students.length];
+      this.cursor += 1;
+      if (candidate === undefined) return undefined;
+      const { room, student } = candidate;
+      const ready = !room.paused && !student.busy && student.seatId !== null;
+      if (ready && now - student.lastSentAtMs >= minGapMs) return candidate;
     }
-    await delay(Math.min(SCHEDULER_TICK_MS, Math.max(0, steadyUntil - performance.now())));
+    return undefined;
   }
-  while (pending.size > 0) await Promise.all([...pending]);
 
-  // 5: teachers log out, then everyone leaves.
-  const everyone = [
-    ...managers,
-    ...classrooms.map((room) => room.teacher),
-    ...students.map((s) => s.student),
-  ];
-  await settle(everyone.map((actor) => actor.key));
-  await Promise.all(
-    classrooms.map(async (room) => {
-      if (!room.teacher.client.connected) return;
-      room.teacherPresent = false;
-      const ack = await room.teacher.client.request('logout', {
-        user_id: room.teacher.member.userId,
-        org_id: room.teacher.member.orgId,
-      });
-      if (ack?.ok) expectAtManagers('logout', room.teacher);
-    }),
-  );
-  await settle(managers.map((manager) => manager.key));
-  for (const { student } of students) student.client.disconnect();
-  for (const room of classrooms) room.teacher.client.disconnect();
-  for (const manager of managers) manager.client.disconnect();
-
-  const after = await Promise.all(options.urls.map((url) => scrapeMetrics(url)));
-  const requests = stats.summary();
-  const errors: Record<string, number> = {};
-  for (const { errors: byCode } of Object.values(requests)) {
-    for (const [code, count] of Object.entries(byCode)) errors[code] = (errors[code] ?? 0) + count;
+  private settle(keys: readonly string[]): Promise<boolean> {
+    return this.ledger.settled(keys, this.options.settleTimeoutMs);
   }
-  const failures = Object.values(errors).reduce((sum, count) => sum + count, 0);
-  const anticipated = Object.values(expectedErrors).reduce((sum, count) => sum + count, 0);
-  return {
-    urls: options.urls,
-    clients: {
-      managers: managers.length,
-      teachers: classrooms.length,
-      students: students.length,
-    },
-    durationMs: options.durationMs,
-    elapsedMs: Math.round(performance.now() - startedAt),
-    connectRatePerS: Math.round((waveConnects / connectWaveMs) * 1000),
-    requests,
-    errors,
-    expectedErrors: { ...expectedErrors },
-    unexpectedErrors: failures - anticipated,
-    delivery: ledger.report(),
-    seats: races,
-    actions,
-    metrics: options.urls.map((url, i) => ({
-      url,
-      changed: changedSeries(before[i] as Samples, after[i] as Samples),
-    })),
-    counterMismatches: counterMismatches(requests, before, after),
-    notes,
-  };
+
+  private managerKeysOf(orgId: string): string[] {
+    return this.managers
+      .filter((manager) => manager.member.orgId === orgId && manager.client.connected)
+      .map((manager) => manager.key);
+  }
+
+  private expectAtManagers(event: string, teacher: Actor): void {
+    for (const key of this.managerKeysOf(teacher.member.orgId)) {
+      this.ledger.expect(key, event, { user_id: teacher.member.userId });
+    }
+  }
 }
 
 /** Every user with a client of its own and a signed token, dealt to the nodes in turn. */
@@ -474,6 +523,7 @@ async function castActors(
       teacherPresent: false,
       paused: false,
       inFlight: new Set(),
+      seats: null,
     });
   }
   let number = 0;
