@@ -100,6 +100,15 @@ const STUDENT_RECONNECT_AT = new Set([4, 14]);
 /** Sockets are paced at this share of the nodes' per-socket rate limit. */
 const RATE_LIMIT_SHARE = 0.5;
 const SCHEDULER_TICK_MS = 10;
+/** What an error usually means in a load run, for the report's notes. */
+const HINTS: Readonly<Record<string, string>> = {
+  lesson_not_found:
+    'lesson_not_found: embedded nodes know only the demo lessons (--lessons-from demo); production nodes must use the database given to --seed-database',
+  lesson_ended:
+    'lesson_ended: a lesson ends DISCONNECT_GRACE_S after its teacher leaves without logging out; restart an embedded node to get the demo lessons back',
+  unauthorized: "unauthorized: --secret must be the nodes' AUTH_JWT_SECRET",
+  rate_limited: "rate_limited: give the nodes' RATE_LIMIT_PER_S with --rate-limit",
+};
 
 interface Actor {
   /** The ledger's name for this user, across its sockets. */
@@ -350,6 +359,9 @@ class LoadRun {
     }
     const total = (counts: Record<string, number>) =>
       Object.values(counts).reduce((sum, count) => sum + count, 0);
+    for (const [code, hint] of Object.entries(HINTS)) {
+      if ((errors[code] ?? 0) > 0) this.notes.push(hint);
+    }
     return {
       urls: this.options.urls,
       clients: {

@@ -93,6 +93,26 @@ describe('classroom-sim load on the command line', () => {
     expect(report.counterMismatches).toEqual([]);
   });
 
+  it('fails a run whose clients are all refused, with exit 1 and the likely cause', async () => {
+    const run = await classroomSim(
+      'load',
+      '--url',
+      service.url,
+      '--secret',
+      'not-the-secret-of-this-node-at-all-0123456789',
+      '--lessons-from',
+      'demo',
+      '--students',
+      '2',
+      '--duration',
+      '1s',
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('Errors by code: unauthorized 5');
+    expect(run.stdout).toContain("note: unauthorized: --secret must be the nodes' AUTH_JWT_SECRET");
+    expect(run.stdout).toContain('FAIL');
+  });
+
   it('answers a node that is down with exit 1 and the reason', async () => {
     const closed = createServer().listen(0, '127.0.0.1');
     await once(closed, 'listening');
