@@ -57,6 +57,8 @@ const EMBEDDED_EXPIRY_TICK_MS = 250;
 const DISCONNECT_REARM_DELAY_MS = 300;
 /** Wake up a little after a deadline so the alive hash has surely expired by then. */
 const DEADLINE_MARGIN_MS = 50;
+/** First wait before a past deadline that a sweep could not end is tried again; it doubles. */
+const STUCK_DEADLINE_RETRY_MS = 100;
 
 /**
  * Starts one node of the service on `config.host:config.port`: the HTTP server with its health
@@ -239,14 +241,17 @@ class BackgroundTasks {
  * When SweepOverdueSessions runs: once at start, every SWEEP_INTERVAL_S, and at the earliest
  * pending deadline, so a session ends right after its grace instead of up to an interval late.
  * Sweeps never overlap: a trigger during a sweep runs one more sweep after it. A deadline that is
- * already past is swept again at once only while sweeps make progress (a batch at a time);
- * otherwise the interval retries it, so a session that cannot end yet never spins the loop.
+ * already past is swept at once (a batch at a time), except one that the last sweep saw and could
+ * not end (its alive hash has not expired yet, a dependency is down): that one is tried again after
+ * a wait that doubles up to the interval, so a session that cannot end yet never spins the loop.
  */
 class SweepSchedule {
   private sweeping = false;
   private sweepAgain = false;
   private cancelDeadlineTimer = () => {};
   private rearmPending = false;
+  /** The past deadline the last sweeps could not end, and the wait before the next try. */
+  private stuck: { readonly dueAtMs: number; readonly retryMs: number } | null = null;
 
   constructor(
     private readonly background: BackgroundTasks,
@@ -284,7 +289,7 @@ class SweepSchedule {
         do {
           this.sweepAgain = false;
           const ended = await this.deps.sweep();
-          await this.rearm(ended > 0);
+          await this.rearm(ended === 0);
         } while (this.sweepAgain);
       } finally {
         this.sweeping = false;
@@ -292,15 +297,37 @@ class SweepSchedule {
     });
   }
 
-  private async rearm(madeProgress: boolean): Promise<void> {
+  /**
+   * Arms the one deadline timer for the earliest pending deadline. Only a sweep that ended nothing
+   * may hold a past deadline back: a disconnect re-arming meanwhile must never cancel the timer of
+   * a deadline that just came due, or sessions would wait for the interval.
+   */
+  private async rearm(sweptWithoutProgress: boolean): Promise<void> {
     const dueAtMs = await this.deps.nextDueAtMs();
     this.cancelDeadlineTimer();
     if (dueAtMs === null) return;
-    const delayMs = dueAtMs - this.deps.nowMs() + DEADLINE_MARGIN_MS;
-    if (delayMs <= DEADLINE_MARGIN_MS && !madeProgress) return;
-    this.cancelDeadlineTimer = this.background.after(
-      Math.min(Math.max(delayMs, 0), this.deps.intervalMs),
-      () => this.sweepNow(),
+    const nowMs = this.deps.nowMs();
+    const delayMs =
+      dueAtMs <= nowMs && sweptWithoutProgress
+        ? this.retryDelayMs(dueAtMs)
+        : Math.max(dueAtMs - nowMs + DEADLINE_MARGIN_MS, 0);
+    this.cancelDeadlineTimer = this.background.after(Math.min(delayMs, this.deps.intervalMs), () =>
+      this.sweepNow(),
     );
+  }
+
+  /**
+   * A sweep ended nothing and `dueAtMs` is past. When it is not the deadline that was stuck before,
+   * the sessions that sweep saw were ended by another node or a notification, and this is the next
+   * one come due: sweep at once. The same deadline again waits, twice as long each time.
+   */
+  private retryDelayMs(dueAtMs: number): number {
+    if (this.stuck?.dueAtMs !== dueAtMs) {
+      this.stuck = { dueAtMs, retryMs: STUCK_DEADLINE_RETRY_MS };
+      return 0;
+    }
+    const { retryMs } = this.stuck;
+    this.stuck = { dueAtMs, retryMs: Math.min(retryMs * 2, this.deps.intervalMs) };
+    return retryMs;
   }
 }

@@ -1,13 +1,21 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { hasPostgres, hasRedis } from '../support/services.js';
-import { Deployment, FAST_TIMINGS, kill, type Node, ORG } from './deployment.js';
+import { Deployment, FAST_TIMINGS, kill, ORG } from './deployment.js';
 import { expectEndedTogether, expectSessionEndedOnce, lessonUnderWay } from './session-scenario.js';
 
 const GRACE_MS = Number(FAST_TIMINGS.DISCONNECT_GRACE_S) * 1000;
 const SWEEP_INTERVAL_MS = Number(FAST_TIMINGS.SWEEP_INTERVAL_S) * 1000;
 /** Redis removes an expired key within about 100 ms here; the rest is a loaded machine's slack. */
 const SESSION_END_SLACK_MS = 1_500;
+/**
+ * Teachers who leave one after another, so that some deadlines come due while others still
+ * leave: 80 of them 20 ms apart is what it takes for the deadline sweep to be re-armed by a
+ * disconnect just as a deadline came due.
+ */
+const TEACHERS_LEAVING = 80;
+const LEAVING_GAP_MS = 20;
 
 describe.runIf(hasRedis && hasPostgres)('Session end with two production nodes', () => {
   let deployment: Deployment;
@@ -78,25 +86,30 @@ describe.runIf(hasRedis && hasPostgres)(
   () => {
     let redis: RedisServerProcess;
     let deployment: Deployment;
-    let nodes: readonly [Node, Node];
 
     beforeAll(async () => {
       redis = await RedisServerProcess.start();
       deployment = await Deployment.create({ redisUrl: redis.url });
-      nodes = [await deployment.startNode(), await deployment.startNode()];
-      // The nodes switched notifications on at start; they only do so again after a reconnect.
-      await deployment.redis.config('SET', 'notify-keyspace-events', '');
     });
+
+    afterEach(() => deployment.stopNodes());
 
     afterAll(async () => {
       await deployment?.destroy();
       await redis?.stop();
     });
 
+    /** Two nodes, then notifications off: the nodes only switch them on again on a reconnect. */
+    async function nodesWithoutNotifications() {
+      const nodes = [await deployment.startNode(), await deployment.startNode()] as const;
+      await deployment.redis.config('SET', 'notify-keyspace-events', '');
+      return nodes;
+    }
+
     it('ends the lesson once, right after the grace period, through the deadline sweep', async () => {
       const { teacherId, lessonId, teacher, students, managers } = await lessonUnderWay(
         deployment,
-        nodes,
+        await nodesWithoutNotifications(),
       );
 
       const leftAtMs = Date.now();
@@ -111,6 +124,62 @@ describe.runIf(hasRedis && hasPostgres)(
 
       expect((ended.endedAtMs ?? 0) - leftAtMs).toBeLessThan(GRACE_MS + SESSION_END_SLACK_MS);
       expect(await deployment.notificationFlags()).toBe('');
+    });
+  },
+);
+
+describe.runIf(hasRedis && hasPostgres)(
+  'Session end with two production nodes and expiry notifications made late by many keys with a TTL',
+  () => {
+    let redis: RedisServerProcess;
+    let deployment: Deployment;
+
+    beforeAll(async () => {
+      redis = await RedisServerProcess.start();
+      deployment = await Deployment.create({ redisUrl: redis.url });
+      // Redis finds expired keys by sampling the keys with a TTL: with 10,000 of them alive, an
+      // alive hash can go unnoticed, and its notification unsent, for many seconds.
+      const pipeline = deployment.redis.pipeline();
+      for (let i = 0; i < 10_000; i++) pipeline.set(`other-${i}`, 'x', 'EX', 3_600);
+      await pipeline.exec();
+    });
+
+    afterAll(async () => {
+      await deployment?.destroy();
+      await redis?.stop();
+    });
+
+    it('ends the sessions of teachers leaving one after another each right after its grace, long before the sweep interval', async () => {
+      const nodes = [
+        await deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
+        await deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
+      ] as const;
+      const lessons = await Promise.all(
+        Array.from({ length: TEACHERS_LEAVING }, async (_, i) => {
+          const [home, other] = i % 2 === 0 ? nodes : [nodes[1], nodes[0]];
+          const teacherId = deployment.unique('t');
+          const lessonId = await deployment.addLesson(teacherId);
+          const teacher = await deployment.teacher(home, teacherId);
+          const student = await deployment.student(other, deployment.unique('s'));
+          await teacher.join(lessonId);
+          await student.join(lessonId);
+          return { teacher, student };
+        }),
+      );
+
+      const latenciesMs = await Promise.all(
+        lessons.map(async ({ teacher, student }, i) => {
+          await delay(i * LEAVING_GAP_MS);
+          const leftAtMs = Date.now();
+          teacher.socket.disconnect();
+          const ended = await Promise.race([
+            student.next('lesson_ended'),
+            delay(GRACE_MS + SESSION_END_SLACK_MS, null),
+          ]);
+          return ended === null ? Number.POSITIVE_INFINITY : Date.now() - leftAtMs - GRACE_MS;
+        }),
+      );
+      expect(Math.max(...latenciesMs)).toBeLessThan(SESSION_END_SLACK_MS);
     });
   },
 );
