@@ -1,12 +1,35 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Attendance, LessonRepository } from '../../application/ports/lesson-repository.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { Lesson } from '../../domain/lesson.js';
 import type { LessonSeed } from '../in-memory/in-memory-lesson-repository.js';
-import { LessonEntity, QuizEntity, StudentAttendEntity, TaskEntity } from './entities.js';
+import { LessonEntity, QuizEntity, TaskEntity } from './entities.js';
 import { isDatabaseUnavailable } from './orm.js';
+import { StatementBatcher } from './statement-batcher.js';
+
+/** Most calls one statement serves: bounds the statement's size and its parameters. */
+const MAX_BATCH_SIZE = 500;
+
+const FIND_LESSONS = `
+  select "id", "org_id", "teacher_id", "title", "seat_count", "status"
+  from "lesson" where "id" = any(?::text[])`;
+
+/**
+ * One upsert for a whole batch, one row per (lesson, student), in one statement and therefore one
+ * transaction: either every row of the batch is written or none is. On conflict `created_at` is
+ * the existing row's.
+ */
+const RECORD_ATTENDANCE = `
+  insert into "student_attend"
+    ("lesson_id", "student_id", "display_name", "seat_id", "created_at", "updated_at")
+  select * from unnest(
+    ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[])
+  on conflict ("lesson_id", "student_id") do update set
+    "display_name" = excluded."display_name",
+    "seat_id" = excluded."seat_id",
+    "updated_at" = excluded."updated_at"`;
 
 const END_ACTIVE_LESSONS = `
   with
@@ -26,50 +49,74 @@ const END_ACTIVE_LESSONS = `
     )
   select "id" from ended order by "id"`;
 
+interface LessonRow {
+  readonly id: Id;
+  readonly org_id: Id;
+  readonly teacher_id: Id;
+  readonly title: string | null;
+  readonly seat_count: number;
+  readonly status: Lesson['status'];
+}
+
+interface AttendanceWrite {
+  readonly attendance: Attendance;
+  readonly nowMs: number;
+}
+
+/** One attendance row as a batch writes it, after merging the batch's writes for its key. */
+interface AttendanceRow {
+  readonly key: string;
+  attendance: Attendance;
+  readonly createdAtMs: number;
+  updatedAtMs: number;
+}
+
 /**
- * Lessons in PostgreSQL. Every call works on its own forked EntityManager, so no state is shared
- * between requests. An unreachable or slow database becomes `DependencyUnavailableError`; any
- * other error (a broken constraint, a bug) propagates as it is.
+ * Lessons in PostgreSQL. No state is shared between requests except the batches being gathered:
+ * `findLesson` and `recordAttendance` gather concurrent calls (see `StatementBatcher`) so that one
+ * statement serves up to 500 of them; the others work on a forked EntityManager each. An
+ * unreachable or slow database becomes `DependencyUnavailableError`; any other error (a broken
+ * constraint, a bug) propagates as it is.
  */
 export class MikroOrmLessonRepository implements LessonRepository {
+  /**
+   * Lessons are read afresh for every batch and never kept: a lesson ended a moment ago must not
+   * be joinable, and only the database knows. Each call's read is issued after the call.
+   */
+  private readonly lessonReads = new StatementBatcher<Id, Lesson | null>({
+    maxBatchSize: MAX_BATCH_SIZE,
+    serve: (lessonIds) => this.findLessons(lessonIds),
+  });
+
+  /**
+   * Group commit: a call resolves once its batch's statement has committed, so an acknowledged
+   * seat claim is durable, and rejects with its batch's error, which wrote nothing of the batch.
+   */
+  private readonly attendanceWrites = new StatementBatcher<AttendanceWrite, undefined>({
+    maxBatchSize: MAX_BATCH_SIZE,
+    serve: (writes) => this.writeAttendance(writes),
+  });
+
   constructor(private readonly orm: MikroORM) {}
 
   findLesson(lessonId: Id): Promise<Lesson | null> {
-    return this.run(async (em) => {
-      const row = await em.findOne(LessonEntity, { id: lessonId });
-      if (row === null) return null;
-      const { id, orgId, teacherId, title, seatCount, status } = row;
-      return { id, orgId, teacherId, title: title ?? null, seatCount, status };
-    });
+    return this.lessonReads.submit(lessonId);
   }
 
   startLesson(lessonId: Id, nowMs: number): Promise<void> {
-    return this.run(async (em) => {
-      await em.nativeUpdate(
-        LessonEntity,
-        { id: lessonId, status: 'scheduled' },
-        { status: 'active', startedAt: new Date(nowMs) },
-      );
+    return this.guarded(async () => {
+      await this.orm.em
+        .fork()
+        .nativeUpdate(
+          LessonEntity,
+          { id: lessonId, status: 'scheduled' },
+          { status: 'active', startedAt: new Date(nowMs) },
+        );
     });
   }
 
   recordAttendance(attendance: Attendance, nowMs: number): Promise<void> {
-    const now = new Date(nowMs);
-    return this.run(async (em) => {
-      await em
-        .createQueryBuilder(StudentAttendEntity)
-        .insert({
-          lesson: attendance.lessonId,
-          studentId: attendance.studentId,
-          displayName: attendance.displayName,
-          seatId: attendance.seatId,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .onConflict(['lesson', 'studentId'])
-        .merge(['displayName', 'seatId', 'updatedAt'])
-        .execute('run');
-    });
+    return this.attendanceWrites.submit({ attendance, nowMs });
   }
 
   /**
@@ -80,20 +127,78 @@ export class MikroOrmLessonRepository implements LessonRepository {
    * such: a multi-statement knex transaction whose BEGIN times out reports "Transaction query
    * already complete" instead of the timeout.
    */
-  endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]> {
-    return this.run(async (em) => {
-      const ended: Array<{ id: Id }> = await em.execute(END_ACTIVE_LESSONS, [
-        new Date(nowMs),
-        teacher.orgId,
-        teacher.userId,
-      ]);
-      return ended.map((row) => row.id);
+  async endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]> {
+    const ended = await this.query<{ id: Id }>(END_ACTIVE_LESSONS, [
+      new Date(nowMs),
+      teacher.orgId,
+      teacher.userId,
+    ]);
+    return ended.map((row) => row.id);
+  }
+
+  /** One lesson or null per id, in the ids' order; each caller gets an object of its own. */
+  private async findLessons(lessonIds: readonly Id[]): Promise<Array<Lesson | null>> {
+    const rows = await this.query<LessonRow>(FIND_LESSONS, [[...new Set(lessonIds)]]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return lessonIds.map((lessonId) => {
+      const row = byId.get(lessonId);
+      if (row === undefined) return null;
+      return {
+        id: row.id,
+        orgId: row.org_id,
+        teacherId: row.teacher_id,
+        title: row.title,
+        seatCount: row.seat_count,
+        status: row.status,
+      };
     });
   }
 
-  private async run<T>(operation: (em: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * PostgreSQL refuses to update one row twice in one statement, so the writes for the same
+   * (lesson, student) are merged first into what writing them one after the other would leave:
+   * the last one's name, seat and time, and the first one's time as `created_at` should the row
+   * be new. Rows go in key order, so that two nodes' batches lock shared rows in the same order
+   * and cannot deadlock.
+   */
+  private async writeAttendance(writes: readonly AttendanceWrite[]): Promise<undefined[]> {
+    const rows = new Map<string, AttendanceRow>();
+    for (const { attendance, nowMs } of writes) {
+      const key = JSON.stringify([attendance.lessonId, attendance.studentId]);
+      const row = rows.get(key);
+      if (row === undefined) {
+        rows.set(key, { key, attendance, createdAtMs: nowMs, updatedAtMs: nowMs });
+      } else {
+        row.attendance = attendance;
+        row.updatedAtMs = nowMs;
+      }
+    }
+    const ordered = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    await this.query(RECORD_ATTENDANCE, [
+      ordered.map((row) => row.attendance.lessonId),
+      ordered.map((row) => row.attendance.studentId),
+      ordered.map((row) => row.attendance.displayName),
+      ordered.map((row) => row.attendance.seatId),
+      ordered.map((row) => new Date(row.createdAtMs)),
+      ordered.map((row) => new Date(row.updatedAtMs)),
+    ]);
+    return writes.map(() => undefined);
+  }
+
+  /**
+   * Plain parameterised SQL on the ORM's pool: no entity mapping, and the values travel as bind
+   * parameters (an array is one parameter), so the statement text is the same for every batch.
+   */
+  private query<Row>(sql: string, bindings: readonly Knex.Value[]): Promise<Row[]> {
+    return this.guarded(async () => {
+      const result = await this.orm.em.getConnection().getKnex().raw(sql, bindings);
+      return result.rows as Row[];
+    });
+  }
+
+  private async guarded<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation(this.orm.em.fork());
+      return await operation();
     } catch (error) {
       if (isDatabaseUnavailable(error)) {
         throw new DependencyUnavailableError('database', { cause: error });
