@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { createRedisClient } from '../src/adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from '../src/adapters/redis/redis-presence-store.js';
 import type { PresenceStore, SocketOf } from '../src/application/ports/presence-store.js';
+import { epochAt } from '../src/domain/session.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RESULTS_FILE = 'bench/results/redis-round-trips.md';
@@ -72,9 +73,10 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
     'refreshTeachers (3 sockets)',
     (store) =>
       store.refreshTeachers({
-        sockets: [teacher, ...otherTeachers],
+        teachers: [teacher, ...otherTeachers].map((socket) => ({ socket, epoch: epochAt(t0) })),
         nowMs: t0 + 10,
         presenceTtlS: 1,
+        lessonTtlS: 60,
       }),
   ],
   [

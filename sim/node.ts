@@ -1,7 +1,11 @@
 import type { InMemoryNotifier } from '../src/adapters/in-memory/in-memory-notifier.js';
 import type { Analytics } from '../src/application/ports/analytics.js';
 import type { LessonRepository } from '../src/application/ports/lesson-repository.js';
-import type { PresenceStore, SocketOf } from '../src/application/ports/presence-store.js';
+import type {
+  PresenceStore,
+  SocketOf,
+  TeacherPresence,
+} from '../src/application/ports/presence-store.js';
 import type { TokenVerifier } from '../src/application/ports/token-verifier.js';
 import type { Timings } from '../src/application/settings.js';
 import type { ConnectClientResult } from '../src/application/use-cases/connect-client.js';
@@ -14,6 +18,7 @@ import type { TeacherRef } from '../src/domain/clients.js';
 import { type DomainError, domainError } from '../src/domain/errors.js';
 import type { Id } from '../src/domain/ids.js';
 import { fail, type Result } from '../src/domain/result.js';
+import type { SessionEpoch } from '../src/domain/session.js';
 import type { SimUser } from './school.js';
 import { SequentialIdSource } from './sequential-id-source.js';
 import type { VirtualClock } from './virtual-clock.js';
@@ -68,6 +73,8 @@ class ObservedEndExpiredSession extends EndExpiredSession {
 
 interface HeldSocket {
   readonly socket: SocketOf;
+  /** The session epoch of a TeacherApp's connect; null for other clients. */
+  readonly epoch: SessionEpoch | null;
   loggedOut: boolean;
 }
 
@@ -131,8 +138,10 @@ export class SimNode {
     } catch {
       result = fail(domainError('unavailable', 'The handshake failed.'));
     }
-    if (result.ok) this.sockets.set(sid, { socket: result.value.socket, loggedOut: false });
-    else this.shared.notifier.disconnect(sid);
+    if (result.ok) {
+      const { socket, epoch } = result.value;
+      this.sockets.set(sid, { socket, epoch, loggedOut: false });
+    } else this.shared.notifier.disconnect(sid);
     return result;
   }
 
@@ -197,7 +206,10 @@ export class SimNode {
     if (held === undefined) return false;
     this.sockets.delete(sid);
     this.shared.notifier.disconnect(sid);
-    await this.service('disconnectClient').execute(held);
+    await this.service('disconnectClient').execute({
+      socket: held.socket,
+      loggedOut: held.loggedOut,
+    });
     return true;
   }
 
@@ -216,10 +228,11 @@ export class SimNode {
 
   /** RefreshPresence over this node's TeacherApp sockets that are not logged out. */
   async refresh(): Promise<string[]> {
-    const teachers = [...this.sockets.entries()].filter(
-      ([, held]) => held.socket.identity.kind === 'teacher_app' && !held.loggedOut,
-    );
-    await this.service('refreshPresence').execute(teachers.map(([, held]) => held.socket));
+    const teachers: Array<[string, TeacherPresence]> = [];
+    for (const [sid, { socket, epoch, loggedOut }] of this.sockets) {
+      if (epoch !== null && !loggedOut) teachers.push([sid, { socket, epoch }]);
+    }
+    await this.service('refreshPresence').execute(teachers.map(([, teacher]) => teacher));
     return teachers.map(([sid]) => sid);
   }
 

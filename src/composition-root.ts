@@ -177,6 +177,7 @@ export function buildContainer(options: ContainerOptions): DependencyContainer {
     refreshPresence: () =>
       new RefreshPresence({
         presence: get('presence'),
+        notifier: get('notifier'),
         clock: get('clock'),
         timings: get('timings'),
       }),

@@ -187,8 +187,8 @@ describe('the background loops', () => {
     const refreshed: string[] = [];
     const refreshTeachers = presence.refreshTeachers.bind(presence);
     presence.refreshTeachers = async (input) => {
-      refreshed.push(...input.sockets.map((socket) => socket.identity.userId));
-      await refreshTeachers(input);
+      refreshed.push(...input.teachers.map(({ socket }) => socket.identity.userId));
+      return refreshTeachers(input);
     };
     const { config, service } = await start({ PRESENCE_TTL_S: '1' }, { overrides: { presence } });
     const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });

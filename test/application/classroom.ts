@@ -11,7 +11,7 @@ import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-pr
 import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
-import type { SocketOf } from '../../src/application/ports/presence-store.js';
+import type { SocketOf, TeacherPresence } from '../../src/application/ports/presence-store.js';
 import type { Timings } from '../../src/application/settings.js';
 import type { Handshake } from '../../src/application/use-cases/connect-client.js';
 import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
@@ -97,6 +97,9 @@ export function classroom(
     return result;
   }
 
+  /** Session epochs of the connected TeacherApps, by sid, as the gateway keeps them. */
+  const epochs = new Map<string, number>();
+
   async function connect(sid: string, user: User): Promise<SocketOf> {
     const result = await handshake(sid, {
       role: user.role,
@@ -105,7 +108,15 @@ export function classroom(
       token: await token(user),
     });
     if (!result.ok) throw new Error(`${user.userId} was refused: ${result.error.code}`);
+    if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
     return result.value.socket;
+  }
+
+  /** A connected TeacherApp as RefreshPresence takes it. */
+  function teacherPresence(socket: SocketOf): TeacherPresence {
+    const epoch = epochs.get(socket.sid);
+    if (epoch === undefined) throw new Error(`${socket.sid} is not a connected TeacherApp`);
+    return { socket, epoch };
   }
 
   /** The gateway's disconnect: the transport leaves the rooms, then DisconnectClient runs. */
@@ -132,6 +143,7 @@ export function classroom(
   }
 
   return {
+    teacherPresence,
     clock,
     presence,
     expiryFeed,

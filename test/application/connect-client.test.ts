@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { epochAt } from '../../src/domain/session.js';
 import {
   ADA,
   ADA_MANAGING,
@@ -153,6 +154,7 @@ describe('ConnectClient', () => {
             sid: 'ada',
             identity: { userId: 't-ada', orgId: ORG, role: 'teacher', kind: 'teacher_app' },
           },
+          epoch: epochAt(c.clock.nowMs()),
           lessonId: null,
         },
       });

@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PresenceStore, SocketOf } from '../../src/application/ports/presence-store.js';
+import type {
+  PresenceStore,
+  SocketOf,
+  TeacherConnectOutcome,
+} from '../../src/application/ports/presence-store.js';
 import type { TeacherRef } from '../../src/domain/clients.js';
 import { epochAt } from '../../src/domain/session.js';
 
@@ -14,8 +18,8 @@ export interface PresenceStoreHarness {
   readonly clock: { nowMs(): number; advance(ms: number): Promise<void> };
   /** The live keys by exact name (no prefix), without the store's own index keys. */
   dump(): Promise<Record<string, unknown>>;
-  /** Forget every key, like a Redis without persistence restarting; absent when impossible. */
-  restartEmpty?(): Promise<void>;
+  /** Forget every key, like a Redis without persistence restarting. */
+  restartEmpty(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,6 +37,12 @@ const teacherSocket = (sid: string, userId = 't-1', orgId = ORG): SocketOf => ({
   sid,
   identity: { userId, orgId, role: 'teacher', kind: 'teacher_app' },
 });
+/** The epoch a successful connectTeacher started. */
+function epochOf(outcome: TeacherConnectOutcome): number {
+  if (outcome.kind !== 'connected') throw new Error(`expected a connect, got ${outcome.kind}`);
+  return outcome.epoch;
+}
+
 const studentSocket = (sid: string, userId = 's-1'): SocketOf => ({
   sid,
   identity: { userId, orgId: ORG, role: 'student', kind: 'student_web' },
@@ -233,16 +243,28 @@ export function describePresenceStoreContract(
     });
 
     describe('refreshTeachers', () => {
+      /** Refreshes teacher sockets, each with the epoch its connect started. */
+      const refresh = (
+        teachers: ReadonlyArray<[sid: string, epoch: number]>,
+        { nowMs = h.clock.nowMs(), presenceTtlS = LONG_S } = {},
+      ) =>
+        h.store.refreshTeachers({
+          teachers: teachers.map(([sid, epoch]) => ({ socket: teacherSocket(sid), epoch })),
+          nowMs,
+          presenceTtlS,
+          lessonTtlS: LONG_S,
+        });
+
       it('keeps the alive hash and the deadline fresh, keeping the epoch', async () => {
         const connectedAtMs = h.clock.nowMs();
         await connectTeacher(teacherSocket('sid-1'), { presenceTtlS: 1, nowMs: connectedAtMs });
         await h.clock.advance(600);
         const refreshedAtMs = h.clock.nowMs();
-        await h.store.refreshTeachers({
-          sockets: [teacherSocket('sid-1')],
+        const registered = await refresh([['sid-1', epochAt(connectedAtMs)]], {
           nowMs: refreshedAtMs,
           presenceTtlS: 2,
         });
+        expect(registered).toEqual([]);
         await h.clock.advance(1000);
         expect((await h.dump())[ALIVE]).toEqual({
           login_time: String(epochAt(connectedAtMs)),
@@ -253,62 +275,98 @@ export function describePresenceStoreContract(
 
       it('skips a socket that a newer socket of the teacher replaced', async () => {
         const nowMs = h.clock.nowMs();
-        await connectTeacher(teacherSocket('sid-1'), { nowMs });
+        const first = await connectTeacher(teacherSocket('sid-1'), { nowMs: nowMs - 5000 });
         await connectTeacher(teacherSocket('sid-2'), { nowMs: nowMs + 10 });
-        await h.store.refreshTeachers({
-          sockets: [teacherSocket('sid-1')],
-          nowMs: nowMs + 5000,
-          presenceTtlS: LONG_S,
-        });
+        expect(await refresh([['sid-1', epochOf(first)]], { nowMs: nowMs + 5000 })).toEqual([]);
         expect(await h.store.nextDueAtMs()).toBe(nowMs + 10 + LONG_S * 1000);
+        expect(JSON.parse(String((await h.dump())['t-1']))).toMatchObject({ sid: 'sid-2' });
       });
 
       it('skips a logged-out teacher', async () => {
-        await connectTeacher(teacherSocket('sid-1'));
+        const connected = await connectTeacher(teacherSocket('sid-1'));
         await h.store.logoutTeacher(TEACHER);
-        await h.store.refreshTeachers({
-          sockets: [teacherSocket('sid-1')],
-          nowMs: h.clock.nowMs(),
-          presenceTtlS: LONG_S,
-        });
+        await refresh([['sid-1', epochOf(connected)]]);
         expect(await h.dump()).not.toHaveProperty([ALIVE]);
         expect(await h.store.nextDueAtMs()).toBeNull();
       });
 
       it('skips a teacher in its disconnect grace period', async () => {
         const nowMs = h.clock.nowMs();
-        await connectTeacher(teacherSocket('sid-1'), { nowMs });
+        const connected = await connectTeacher(teacherSocket('sid-1'), { nowMs });
         await h.store.disconnectTeacher({
           socket: teacherSocket('sid-1'),
           nowMs,
           graceS: 60,
           lessonTtlS: LONG_S,
         });
-        await h.store.refreshTeachers({
-          sockets: [teacherSocket('sid-1')],
-          nowMs: nowMs + 5000,
-          presenceTtlS: LONG_S,
-        });
+        await refresh([['sid-1', epochOf(connected)]], { nowMs: nowMs + 5000 });
         expect((await h.dump())[ALIVE]).toMatchObject({ state: 'disconnect' });
         expect(await h.store.nextDueAtMs()).toBe(nowMs + 60_000);
       });
 
-      it('registers a connected teacher again after the store restarted empty', async (context) => {
-        if (h.restartEmpty === undefined) context.skip();
-        await connectTeacher(teacherSocket('sid-1'));
+      it('registers a connected teacher again, with its epoch, after the store restarted empty', async () => {
+        const connected = await connectTeacher(teacherSocket('sid-1'));
         await join(teacherSocket('sid-1'));
-        await h.restartEmpty?.();
+        await h.restartEmpty();
         const nowMs = h.clock.nowMs() + 1000;
-        await h.store.refreshTeachers({
-          sockets: [teacherSocket('sid-1')],
-          nowMs,
-          presenceTtlS: LONG_S,
-        });
+        expect(await refresh([['sid-1', epochOf(connected)]], { nowMs })).toEqual([
+          teacherSocket('sid-1'),
+        ]);
         expect(await h.dump()).toEqual({
-          [ALIVE]: { login_time: String(epochAt(nowMs)), state: 'connect' },
+          [ALIVE]: { login_time: String(epochOf(connected)), state: 'connect' },
           't-1': '{"sid":"sid-1","client_id":"t-1","role":"teacher","org_id":"org-a"}',
         });
         expect(await h.store.nextDueAtMs()).toBe(nowMs + LONG_S * 1000);
+      });
+
+      it('lets the newest socket win back from an older one that registered first after a restart', async () => {
+        const nowMs = h.clock.nowMs();
+        const old = await connectTeacher(teacherSocket('sid-old'), { nowMs: nowMs - 5000 });
+        const current = await connectTeacher(teacherSocket('sid-new'), { nowMs });
+        await h.restartEmpty();
+        // The old socket's connection died unnoticed; its node still refreshes it, and first.
+        expect(await refresh([['sid-old', epochOf(old)]])).toEqual([teacherSocket('sid-old')]);
+        await join(teacherSocket('sid-old'));
+        expect(await refresh([['sid-new', epochOf(current)]])).toEqual([teacherSocket('sid-new')]);
+        const dump = await h.dump();
+        expect(dump[ALIVE]).toEqual({ login_time: String(epochOf(current)), state: 'connect' });
+        expect(JSON.parse(String(dump['t-1']))).toEqual({
+          sid: 'sid-new',
+          client_id: 't-1',
+          role: 'teacher',
+          org_id: ORG,
+          lesson_id: LESSON,
+        });
+        expect(dump[`lesson_teacher_${LESSON}`]).toEqual({ 't-1': 'sid-new' });
+        // From then on the old socket is the stale one: its refresh and disconnect change nothing.
+        expect(await refresh([['sid-old', epochOf(old)]])).toEqual([]);
+        const late = await h.store.disconnectTeacher({
+          socket: teacherSocket('sid-old'),
+          nowMs: h.clock.nowMs(),
+          graceS: 60,
+          lessonTtlS: LONG_S,
+        });
+        expect(late.current).toBe(false);
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(true);
+      });
+    });
+
+    describe('isTeacherOnline', () => {
+      it('is true while connected and false in the grace period, after logout and for a stranger', async () => {
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(false);
+        await connectTeacher(teacherSocket('sid-1'));
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(true);
+        expect(await h.store.isTeacherOnline({ orgId: 'org-b', userId: 't-1' })).toBe(false);
+        await h.store.disconnectTeacher({
+          socket: teacherSocket('sid-1'),
+          nowMs: h.clock.nowMs(),
+          graceS: 60,
+          lessonTtlS: LONG_S,
+        });
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(false);
+        await connectTeacher(teacherSocket('sid-2'));
+        await h.store.logoutTeacher(TEACHER);
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(false);
       });
     });
 

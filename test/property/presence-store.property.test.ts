@@ -83,6 +83,8 @@ interface Model {
   /** The user's current socket and lesson, as the directory names them. */
   readonly directory: Map<Id, { sid: string; lesson: Id | null }>;
   readonly alive: Map<Id, 'connect' | 'disconnect'>;
+  /** The epoch each TeacherApp socket's connect started, as its node keeps it for refreshes. */
+  readonly socketEpochs: Map<string, SessionEpoch>;
   /** Teachers with a session that has not ended or been logged out, by its epoch. */
   readonly sessions: Map<Id, SessionEpoch>;
   /** Sessions whose end is claimed, with the epoch the claim returned. */
@@ -97,6 +99,7 @@ interface Model {
 const emptyModel = (): Model => ({
   nextSid: 0,
   sockets: new Map(),
+  socketEpochs: new Map(),
   directory: new Map(),
   alive: new Map(),
   sessions: new Map(),
@@ -242,6 +245,7 @@ const commands = [
     const lesson = model.directory.get(userId)?.lesson ?? null;
     same(outcome, { kind: 'connected', epoch: epochNow(real), lessonId: lesson }, 'connectTeacher');
     newSession(model, userId, sid, lesson, epochNow(real));
+    model.socketEpochs.set(sid, epochNow(real));
     if (lesson !== null) model.members.get(lesson)?.add(userId);
   }),
   step('connectStudent', studentId, async (userId, model, real) => {
@@ -281,15 +285,31 @@ const commands = [
     'refreshTeacher',
     fc.tuple(teacherId, fc.boolean()),
     async ([userId, older], model, real) => {
-      if ((model.sockets.get(userId) ?? []).length === 0) return;
-      const sid = pickSocket(model, userId, older);
+      const connected = (model.sockets.get(userId) ?? []).filter((sid) =>
+        model.socketEpochs.has(sid),
+      );
+      const sid = older ? connected[0] : connected.at(-1);
+      if (sid === undefined) return;
+      const epoch = model.socketEpochs.get(sid) as SessionEpoch;
       await real.store.refreshTeachers({
-        sockets: [socketOf(userId, sid)],
+        teachers: [{ socket: socketOf(userId, sid), epoch }],
         nowMs: real.nowMs(),
         presenceTtlS: PRESENCE_TTL_S,
+        lessonTtlS: LESSON_TTL_S,
       });
-      // Only a directory the restart emptied is written: the socket registers as a new session.
-      if (!model.directory.has(userId)) newSession(model, userId, sid, null, epochNow(real));
+      const entry = model.directory.get(userId);
+      if (entry === undefined) {
+        // The directory a restart emptied: the socket registers again with its own epoch.
+        newSession(model, userId, sid, null, epoch);
+      } else if (
+        entry.sid !== sid &&
+        model.alive.has(userId) &&
+        (model.sessions.get(userId) ?? epoch) < epoch
+      ) {
+        // An older session holds the directory: the newer socket wins it back, lesson and all.
+        newSession(model, userId, sid, entry.lesson, epoch);
+        if (entry.lesson !== null) model.members.get(entry.lesson)?.add(userId);
+      }
     },
   ),
   step('logoutTeacher', teacherId, async (userId, model, real) => {

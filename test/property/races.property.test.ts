@@ -277,7 +277,7 @@ describe('races between use cases, interleaved at every port call', () => {
     );
   });
 
-  it('a stale disconnect against the reconnect that replaced it: the teacher stays alive on the new socket, and managers hear of the disconnect only if it came first', async () => {
+  it('a stale disconnect against the reconnect that replaced it: the teacher stays alive on the new socket, managers hear of the disconnect only if it came first, and their last word is teacher_connect', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (scheduler) => {
         const s = service();
@@ -297,8 +297,10 @@ describe('races between use cases, interleaved at every port call', () => {
           lesson_id: 'L1',
         });
         const cameFirst = s.at('presence.disconnectTeacher') < s.at('presence.connectTeacher');
-        const announced = s.heard.filter((h) => h.sid === 'mgr' && h.name === 'teacher_disconnect');
+        const toManager = s.heard.filter((h) => h.sid === 'mgr');
+        const announced = toManager.filter((h) => h.name === 'teacher_disconnect');
         expect(announced).toHaveLength(cameFirst ? 1 : 0);
+        expect(toManager.at(-1)?.name).toBe('teacher_connect');
       }),
       budget(300),
     );

@@ -6,7 +6,7 @@ import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analyt
 import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
-import type { SocketOf } from '../../src/application/ports/presence-store.js';
+import type { SocketOf, TeacherPresence } from '../../src/application/ports/presence-store.js';
 import type { Timings } from '../../src/application/settings.js';
 import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
 import type { ClientIdentity } from '../../src/domain/clients.js';
@@ -80,7 +80,7 @@ class School {
   heard: Heard[] = [];
   forcedOff: string[] = [];
   /** Each teacher's TeacherApp socket, if it has one open. */
-  readonly teacherApps = new Map<Id, { socket: SocketOf; loggedOut: boolean }>();
+  readonly teacherApps = new Map<Id, TeacherPresence & { loggedOut: boolean }>();
   readonly studentWebs = new Map<Id, SocketOf>();
   private sockets = 0;
 
@@ -216,7 +216,9 @@ const commands = [
       const back = model.lastLesson.get(t) ?? null;
       same(result.ok ? result.value.lessonId : result.error.code, back, `teacherConnects(${t})`);
       if (!result.ok) return [];
-      real.teacherApps.set(t, { socket: result.value.socket, loggedOut: false });
+      const { socket, epoch } = result.value;
+      if (epoch === null) throw new Error(`${t}'s TeacherApp connected without an epoch`);
+      real.teacherApps.set(t, { socket, epoch, loggedOut: false });
       model.teacherApps.set(t, {
         sid,
         loggedOut: false,
@@ -358,7 +360,7 @@ const commands = [
       real.clock.advance(stepMs);
       model.nowMs += stepMs;
       const online = [...real.teacherApps.values()].filter((app) => !app.loggedOut);
-      await real.use('refreshPresence').execute(online.map((app) => app.socket));
+      await real.use('refreshPresence').execute(online);
       await real.use('sweepOverdueSessions').execute();
       for (const [t, untilMs] of model.graceUntilMs) {
         if (untilMs > model.nowMs) continue;

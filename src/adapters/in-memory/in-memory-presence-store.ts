@@ -7,6 +7,7 @@ import type {
   SessionClaim,
   SocketOf,
   TeacherConnectOutcome,
+  TeacherPresence,
 } from '../../application/ports/presence-store.js';
 import type { ClientIdentity, TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
@@ -133,7 +134,7 @@ export class InMemoryPresenceStore implements PresenceStore {
       return { kind: 'cooldown', remainingMs: this.keys.pttlMs(cooldown) ?? 1000 };
     }
     const lessonId = this.previousLesson(socket.identity);
-    const epoch = this.register(socket, nowMs, presenceTtlS, lessonId);
+    const epoch = this.register(socket, epochAt(nowMs), nowMs, presenceTtlS, lessonId);
     if (lessonId !== null) {
       this.setMember(lessonTeachersKey(lessonId), socket.identity.userId, socket.sid);
       this.keys.expire(lessonTeachersKey(lessonId), lessonTtlS);
@@ -157,23 +158,40 @@ export class InMemoryPresenceStore implements PresenceStore {
   }
 
   async refreshTeachers(input: {
-    readonly sockets: readonly SocketOf[];
+    readonly teachers: readonly TeacherPresence[];
     readonly nowMs: number;
     readonly presenceTtlS: number;
-  }): Promise<void> {
+    readonly lessonTtlS: number;
+  }): Promise<SocketOf[]> {
     this.begin();
-    const { sockets, nowMs, presenceTtlS } = input;
-    for (const socket of sockets) {
+    const { teachers, nowMs, presenceTtlS, lessonTtlS } = input;
+    const registered: SocketOf[] = [];
+    for (const { socket, epoch } of teachers) {
       const directory = this.directory(socket.identity.userId);
+      const alive = this.hash(aliveKey(socket.identity));
       if (directory === undefined) {
-        this.register(socket, nowMs, presenceTtlS, null);
-        continue;
+        this.register(socket, epoch, nowMs, presenceTtlS, null);
+        registered.push(socket);
+      } else if (directory.sid === socket.sid) {
+        if (alive?.get('state') !== 'connect') continue;
+        this.keys.expire(aliveKey(socket.identity), presenceTtlS);
+        this.deadlines.set(sessionMember(socket.identity), nowMs + presenceTtlS * 1000);
+      } else if (alive !== undefined && Number(alive.get('login_time')) < epoch) {
+        const lessonId = this.previousLesson(socket.identity);
+        this.register(socket, epoch, nowMs, presenceTtlS, lessonId);
+        registered.push(socket);
+        if (lessonId !== null) {
+          this.setMember(lessonTeachersKey(lessonId), socket.identity.userId, socket.sid);
+          this.keys.expire(lessonTeachersKey(lessonId), lessonTtlS);
+        }
       }
-      const key = aliveKey(socket.identity);
-      if (directory.sid !== socket.sid || this.hash(key)?.get('state') !== 'connect') continue;
-      this.keys.expire(key, presenceTtlS);
-      this.deadlines.set(sessionMember(socket.identity), nowMs + presenceTtlS * 1000);
     }
+    return registered;
+  }
+
+  async isTeacherOnline(teacher: TeacherRef): Promise<boolean> {
+    this.begin();
+    return this.hash(aliveKey(teacher))?.get('state') === 'connect';
   }
 
   async disconnectTeacher(input: {
@@ -350,13 +368,13 @@ export class InMemoryPresenceStore implements PresenceStore {
   /** A new session: alive hash, directory entry, deadline and epoch. */
   private register(
     socket: SocketOf,
+    epoch: SessionEpoch,
     nowMs: number,
     presenceTtlS: number,
     lessonId: Id | null,
   ): SessionEpoch {
     const teacher = teacherOf(socket.identity);
     const key = aliveKey(teacher);
-    const epoch = epochAt(nowMs);
     const alive = this.hash(key) ?? new Map<string, string>();
     alive.set('login_time', String(epoch));
     alive.set('state', 'connect');

@@ -6,6 +6,7 @@ import type {
   SessionClaim,
   SocketOf,
   TeacherConnectOutcome,
+  TeacherPresence,
 } from '../../application/ports/presence-store.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
@@ -124,18 +125,30 @@ redis.call('SET', KEYS[1], directory_json(ARGV[1], lesson))
 if lesson then set_member(ARGV[4] .. 'lesson_student_' .. lesson, ARGV[3], ARGV[2], ARGV[5]) end
 return lesson or ''`,
   },
-  // As register_teacher; ARGV 6: sid.
+  // As register_teacher (ARGV 2 is the socket's own epoch); ARGV 6: sid, 7: user, 8: key prefix,
+  // 9: lesson TTL, 10: org, 11: role.
   classroomRefreshTeacher: {
     numberOfKeys: 4,
     body: `
 local current = read_directory(KEYS[2])
 if not current then
   register_teacher(nil)
-elseif current.sid == ARGV[6] and redis.call('HGET', KEYS[1], 'state') == 'connect' then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  return 1
+elseif current.sid == ARGV[6] then
+  if redis.call('HGET', KEYS[1], 'state') == 'connect' then
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  end
+else
+  local login_time = tonumber(redis.call('HGET', KEYS[1], 'login_time'))
+  if login_time and login_time < tonumber(ARGV[2]) then
+    local lesson = previous_lesson(KEYS[2], ARGV[10], ARGV[11])
+    register_teacher(lesson)
+    if lesson then set_member(ARGV[8] .. 'lesson_teacher_' .. lesson, ARGV[7], ARGV[6], ARGV[9]) end
+    return 1
+  end
 end
-return 1`,
+return 0`,
   },
   // KEYS: directory, alive, deadlines. ARGV: sid, grace, deadline ms, member, lesson TTL.
   classroomDisconnectTeacher: {
@@ -161,6 +174,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return { 1, current.lesson_id or '' }`,
   },
   // KEYS: alive, deadlines, epochs. ARGV: member.
+  // KEYS: alive.
+  classroomIsTeacherOnline: {
+    numberOfKeys: 1,
+    body: `
+if redis.call('HGET', KEYS[1], 'state') == 'connect' then return 1 end
+return 0`,
+  },
   classroomLogoutTeacher: {
     numberOfKeys: 3,
     body: `
@@ -275,6 +295,7 @@ interface Replies {
   classroomRefreshTeacher: number;
   classroomDisconnectTeacher: [0 | 1, string];
   classroomDisconnectStudent: [0 | 1, string];
+  classroomIsTeacherOnline: number;
   classroomLogoutTeacher: number;
   classroomStartCooldown: string;
   classroomJoinLesson: [string, string[]];
@@ -343,12 +364,7 @@ export class RedisPresenceStore implements PresenceStore {
       [...this.sessionKeys(teacher), this.key(cooldownKey(teacher))],
       [
         ...this.registration(socket, epoch, nowMs + presenceTtlS * 1000, presenceTtlS),
-        socket.sid,
-        teacher.userId,
-        this.prefix,
-        lessonTtlS,
-        teacher.orgId,
-        teacher.role,
+        ...this.rejoinArgs(socket, lessonTtlS),
       ],
     );
     if (reply[0] === 'cooldown') {
@@ -380,26 +396,33 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async refreshTeachers(input: {
-    readonly sockets: readonly SocketOf[];
+    readonly teachers: readonly TeacherPresence[];
     readonly nowMs: number;
     readonly presenceTtlS: number;
-  }): Promise<void> {
-    const { sockets, nowMs, presenceTtlS } = input;
-    if (sockets.length === 0) return;
+    readonly lessonTtlS: number;
+  }): Promise<SocketOf[]> {
+    const { teachers, nowMs, presenceTtlS, lessonTtlS } = input;
+    if (teachers.length === 0) return [];
     const pipeline = this.redis.pipeline();
     const commands = pipeline as unknown as ScriptCommands<ChainableCommander>;
-    const epoch = epochAt(nowMs);
     const deadlineMs = nowMs + presenceTtlS * 1000;
-    for (const socket of sockets) {
+    for (const { socket, epoch } of teachers) {
       commands.classroomRefreshTeacher(
         ...this.sessionKeys(socket.identity),
         ...this.registration(socket, epoch, deadlineMs, presenceTtlS),
-        socket.sid,
+        ...this.rejoinArgs(socket, lessonTtlS),
       );
     }
-    const replies = await presenceCall(pipeline.exec());
-    const failure = replies?.find(([error]) => error !== null)?.[0];
+    const replies = (await presenceCall(pipeline.exec())) ?? [];
+    const failure = replies.find(([error]) => error !== null)?.[0];
     if (failure) throw toPresenceError(failure);
+    return teachers
+      .filter((_teacher, index) => replies[index]?.[1] === 1)
+      .map(({ socket }) => socket);
+  }
+
+  async isTeacherOnline(teacher: TeacherRef): Promise<boolean> {
+    return (await this.run('classroomIsTeacherOnline', [this.key(aliveKey(teacher))], [])) === 1;
   }
 
   async disconnectTeacher(input: {
@@ -611,6 +634,11 @@ export class RedisPresenceStore implements PresenceStore {
     presenceTtlS: number,
   ): (string | number)[] {
     return [sessionMember(socket.identity), epoch, presenceTtlS, deadlineMs, directoryHead(socket)];
+  }
+
+  /** ARGV 6–11 of the scripts that may point a lesson at a teacher's socket again. */
+  private rejoinArgs({ sid, identity }: SocketOf, lessonTtlS: number): (string | number)[] {
+    return [sid, identity.userId, this.prefix, lessonTtlS, identity.orgId, identity.role];
   }
 
   private sessionEndKeys(teacher: TeacherRef): string[] {

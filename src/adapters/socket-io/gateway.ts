@@ -4,7 +4,7 @@ import type { ExtendedError, Namespace, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Clock } from '../../application/ports/clock.js';
-import type { SocketOf } from '../../application/ports/presence-store.js';
+import type { TeacherPresence } from '../../application/ports/presence-store.js';
 import type { ConnectClient, ConnectedClient } from '../../application/use-cases/connect-client.js';
 import type { DisconnectClient } from '../../application/use-cases/disconnect-client.js';
 import type { ForceLogout } from '../../application/use-cases/force-logout.js';
@@ -37,7 +37,7 @@ export interface GatewayUseCases {
 
 export interface Gateway {
   /** This node's admitted TeacherApp sockets that are not logged out: what RefreshPresence keeps alive. */
-  presenceSockets(): SocketOf[];
+  presenceSockets(): TeacherPresence[];
   /**
    * Refuses new handshakes, disconnects this node's sockets the way a server shutdown does (the
    * clients reconnect, possibly to another node) and resolves once every pending request and
@@ -318,14 +318,15 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   return {
     presenceSockets() {
-      const sockets: SocketOf[] = [];
+      const teachers: TeacherPresence[] = [];
       for (const socket of namespace.sockets.values()) {
         const state = socket.data as SocketState | undefined;
-        if (state?.client.socket.identity.kind === 'teacher_app' && !state.loggedOut) {
-          sockets.push(state.client.socket);
+        const epoch = state?.client.epoch ?? null;
+        if (state !== undefined && epoch !== null && !state.loggedOut) {
+          teachers.push({ socket: state.client.socket, epoch });
         }
       }
-      return sockets;
+      return teachers;
     },
 
     async close() {

@@ -10,6 +10,12 @@ export interface SocketOf {
   readonly sid: string;
 }
 
+/** A connected TeacherApp socket and the session epoch its connect started. */
+export interface TeacherPresence {
+  readonly socket: SocketOf;
+  readonly epoch: SessionEpoch;
+}
+
 export type TeacherConnectOutcome =
   | { readonly kind: 'cooldown'; readonly remainingMs: number }
   | {
@@ -71,16 +77,22 @@ export interface PresenceStore {
 
   /**
    * Keeps connected teachers' alive hashes and deadlines fresh (TTL `presenceTtlS`, login_time
-   * kept). A socket that is no longer the teacher's current one in the directory, or whose alive
-   * hash is gone (logged out, or already expired), is skipped. When the directory entry itself is
-   * gone — the store was restarted empty — the socket registers again as on connect (new epoch,
-   * no lesson), so presence heals without waiting for the client to reconnect.
+   * kept). For each socket:
+   * - it is the teacher's current socket in the directory: refreshed while its state is `connect`
+   *   (a logged-out or already expired session is left alone);
+   * - the directory entry is gone (the store was restarted empty): the socket registers again as
+   *   on connect, with its own epoch and no lesson, so presence heals without a reconnect;
+   * - another socket is current: skipped, unless that socket's session is older than this one's
+   *   (`login_time` < `epoch`) — after a restart a socket whose connection died unnoticed may
+   *   have registered first, and the newest connection must win back, keeping the lesson.
+   * Resolves to the sockets that registered (again), in input order.
    */
   refreshTeachers(input: {
-    readonly sockets: readonly SocketOf[];
+    readonly teachers: readonly TeacherPresence[];
     readonly nowMs: number;
     readonly presenceTtlS: number;
-  }): Promise<void>;
+    readonly lessonTtlS: number;
+  }): Promise<SocketOf[]>;
 
   /**
    * A TeacherApp socket went away. Only when `sid` is still the teacher's current socket: state
@@ -99,6 +111,9 @@ export interface PresenceStore {
     readonly socket: SocketOf;
     readonly lessonTtlS: number;
   }): Promise<DisconnectOutcome>;
+
+  /** Whether the teacher's alive hash exists with state `connect`. */
+  isTeacherOnline(teacher: TeacherRef): Promise<boolean>;
 
   /** Deletes the teacher's alive hash and pending deadline: a logout never ends a session. */
   logoutTeacher(teacher: TeacherRef): Promise<void>;

@@ -2,7 +2,7 @@ import { type ClientIdentity, clientKindOf, isRole } from '../../domain/clients.
 import { type DomainError, domainError, type HandshakeErrorCode } from '../../domain/errors.js';
 import { type Id, parseId } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
-import { retryAfterSeconds } from '../../domain/session.js';
+import { retryAfterSeconds, type SessionEpoch } from '../../domain/session.js';
 import { answerUnavailable } from '../dependencies.js';
 import type { Analytics } from '../ports/analytics.js';
 import type { Clock } from '../ports/clock.js';
@@ -28,6 +28,8 @@ export interface ConnectClientCommand {
 
 export interface ConnectedClient {
   readonly socket: SocketOf;
+  /** The session epoch a TeacherApp's connect started; null for other clients. */
+  readonly epoch: SessionEpoch | null;
   /** The lesson a reconnecting teacher or student was put back into. */
   readonly lessonId: Id | null;
 }
@@ -84,6 +86,7 @@ export class ConnectClient {
     const { identity, sid } = socket;
     const teacher = { orgId: identity.orgId, userId: identity.userId };
     let lessonId: Id | null = null;
+    let epoch: SessionEpoch | null = null;
     if (identity.kind === 'teacher_app') {
       const outcome = await presence.connectTeacher({
         socket,
@@ -98,7 +101,7 @@ export class ConnectClient {
           retryAfterS: retryAfterSeconds(outcome.remainingMs),
         });
       }
-      lessonId = outcome.lessonId;
+      ({ lessonId, epoch } = outcome);
       await notifier.join(sid, { kind: 'teacher_apps', teacher });
     } else if (identity.kind === 'student_web') {
       ({ lessonId } = await presence.connectStudent({ socket, lessonTtlS: timings.lessonTtlS }));
@@ -116,7 +119,7 @@ export class ConnectClient {
         { name: 'teacher_connect', payload: { user_id: identity.userId } },
       );
     }
-    return ok({ socket, lessonId });
+    return ok({ socket, epoch, lessonId });
   }
 }
 

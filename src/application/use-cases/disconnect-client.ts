@@ -50,10 +50,15 @@ export class DisconnectClient {
       await trackLessonEvent(this.deps, 'disconnect', identity, outcome.lessonId);
     }
     if (identity.kind === 'teacher_app') {
-      await notifier.emit(
-        { kind: 'org_managers', orgId: identity.orgId },
-        { name: 'teacher_disconnect', payload: { user_id: identity.userId } },
-      );
+      const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
+      const user = { user_id: identity.userId };
+      await notifier.emit(managers, { name: 'teacher_disconnect', payload: user });
+      // A reconnect on another node may have reached the store after this disconnect but had its
+      // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
+      // makes the managers' last word the store's: the repair costs one read per disconnect.
+      if (await presence.isTeacherOnline(identity)) {
+        await notifier.emit(managers, { name: 'teacher_connect', payload: user });
+      }
     }
     return { lessonId: outcome.lessonId };
   }

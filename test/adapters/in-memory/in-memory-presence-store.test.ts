@@ -4,6 +4,7 @@ import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 import type { SocketOf } from '../../../src/application/ports/presence-store.js';
+import { epochAt } from '../../../src/domain/session.js';
 import { describePresenceStoreContract } from '../../contracts/presence-store.contract.js';
 
 describePresenceStoreContract('in-memory', async () => {
@@ -59,9 +60,10 @@ describe('InMemoryPresenceStore', () => {
     await store.logoutTeacher({ orgId: 'org-a', userId: 't-1' });
     clock.advance(500);
     await store.refreshTeachers({
-      sockets: [teacher('sid-2', 't-2')],
+      teachers: [{ socket: teacher('sid-2', 't-2'), epoch: epochAt(clock.nowMs()) }],
       nowMs: clock.nowMs(),
       presenceTtlS: 1,
+      lessonTtlS: 1,
     });
     clock.advance(900);
     expect(store.expireDue()).toEqual([]);
@@ -91,7 +93,14 @@ describe('InMemoryPresenceStore', () => {
     const calls: Array<() => Promise<unknown>> = [
       () => store.connectTeacher({ socket, nowMs, presenceTtlS: 1, lessonTtlS: 1 }),
       () => store.connectStudent({ socket, lessonTtlS: 1 }),
-      () => store.refreshTeachers({ sockets: [socket], nowMs, presenceTtlS: 1 }),
+      () =>
+        store.refreshTeachers({
+          teachers: [{ socket, epoch: epochAt(nowMs) }],
+          nowMs,
+          presenceTtlS: 1,
+          lessonTtlS: 1,
+        }),
+      () => store.isTeacherOnline(ref),
       () => store.disconnectTeacher({ socket, nowMs, graceS: 1, lessonTtlS: 1 }),
       () => store.disconnectStudent({ socket, lessonTtlS: 1 }),
       () => store.logoutTeacher(ref),

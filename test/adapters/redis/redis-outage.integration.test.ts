@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { RedisSessionExpiryFeed } from '../../../src/adapters/redis/redis-session-expiry-feed.js';
 import type { PresenceStore } from '../../../src/application/ports/presence-store.js';
+import { epochAt } from '../../../src/domain/session.js';
 import { hasRedis } from '../../support/services.js';
 import { HeardExpiries } from './expiry-listener.js';
 import { ORG, quietClient, studentSocket, teacherSocket } from './fixtures.js';
@@ -20,7 +21,13 @@ const everyMethod: Record<keyof PresenceStore, (store: PresenceStore) => Promise
     store.connectTeacher({ socket: teacher, nowMs: Date.now(), presenceTtlS: 60, lessonTtlS: 60 }),
   connectStudent: (store) => store.connectStudent({ socket: student, lessonTtlS: 60 }),
   refreshTeachers: (store) =>
-    store.refreshTeachers({ sockets: [teacher], nowMs: Date.now(), presenceTtlS: 60 }),
+    store.refreshTeachers({
+      teachers: [{ socket: teacher, epoch: epochAt(Date.now()) }],
+      nowMs: Date.now(),
+      presenceTtlS: 60,
+      lessonTtlS: 60,
+    }),
+  isTeacherOnline: (store) => store.isTeacherOnline(teacherRef),
   disconnectTeacher: (store) =>
     store.disconnectTeacher({ socket: teacher, nowMs: Date.now(), graceS: 60, lessonTtlS: 60 }),
   disconnectStudent: (store) => store.disconnectStudent({ socket: student, lessonTtlS: 60 }),

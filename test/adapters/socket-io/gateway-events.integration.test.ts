@@ -38,8 +38,11 @@ describe.each<Transport>(['default', 'websocket'])(
       await student('s-1');
       expect(classroom.parts.gateway.presenceSockets()).toEqual([
         {
-          sid: ada.socket.id,
-          identity: { userId: 't-ada', orgId: 'north', role: 'teacher', kind: 'teacher_app' },
+          socket: {
+            sid: ada.socket.id,
+            identity: { userId: 't-ada', orgId: 'north', role: 'teacher', kind: 'teacher_app' },
+          },
+          epoch: expect.any(Number),
         },
       ]);
     });
