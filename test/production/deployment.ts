@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { io } from 'socket.io-client';
+import { afterAll, beforeAll } from 'vitest';
 import { ServiceMetrics } from '../../src/adapters/http/metrics.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
 import { seedLessons } from '../../src/adapters/mikro-orm/mikro-orm-lesson-repository.js';
@@ -17,6 +18,7 @@ import {
   migratedOrm,
 } from '../adapters/mikro-orm/fresh-database.js';
 import { deleteKeys, quietClient } from '../adapters/redis/fixtures.js';
+import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import {
   type Client,
   connected,
@@ -272,6 +274,29 @@ export class Deployment {
     await this.orm.close(true);
     await this.database.drop();
   }
+}
+
+export interface OwnRedisDeployment {
+  readonly redis: RedisServerProcess;
+  readonly deployment: Deployment;
+}
+
+/**
+ * For a suite that reconfigures, stops or restarts its Redis: a redis-server of its own on a spare
+ * port (started with `serverArgs`) and a deployment on it, made before the suite's tests and
+ * removed after them. The fields are set from the suite's first hook on.
+ */
+export function useOwnRedis(serverArgs: readonly string[] = []): OwnRedisDeployment {
+  const own = {} as { redis: RedisServerProcess; deployment: Deployment };
+  beforeAll(async () => {
+    own.redis = await RedisServerProcess.start(serverArgs);
+    own.deployment = await Deployment.create({ redisUrl: own.redis.url });
+  });
+  afterAll(async () => {
+    await own.deployment?.destroy();
+    await own.redis?.stop();
+  });
+  return own;
 }
 
 /** Kills a child node at once, as a crash or an OOM kill would, and waits until it is gone. */

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import type { RunningService } from '../../src/runtime.js';
 import { canRunOwnPostgres, OwnPostgres } from '../adapters/mikro-orm/own-postgres.js';
-import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { failure } from '../adapters/socket-io/classroom-harness.js';
 import { hasPostgres, hasRedis, requireService } from '../support/services.js';
-import { Deployment, FAST_TIMINGS, ORG, readiness } from './deployment.js';
+import { Deployment, FAST_TIMINGS, ORG, readiness, useOwnRedis } from './deployment.js';
 import { expectSessionEndedOnce, lessonUnderWay } from './session-scenario.js';
 
 /** Presence is refreshed every third of its TTL; a restarted Redis is healed by the next one. */
@@ -20,48 +19,42 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
 }
 
 describe.runIf(hasRedis && hasPostgres)('Production nodes when their Redis restarts empty', () => {
-  let redis: RedisServerProcess;
-  let deployment: Deployment;
+  const own = useOwnRedis();
   let a: RunningService;
   let b: RunningService;
 
   beforeAll(async () => {
-    redis = await RedisServerProcess.start();
-    deployment = await Deployment.create({ redisUrl: redis.url });
-    a = await deployment.startNode();
-    b = await deployment.startNode();
-  });
-
-  afterAll(async () => {
-    await deployment?.destroy();
-    await redis?.stop();
+    a = await own.deployment.startNode();
+    b = await own.deployment.startNode();
   });
 
   it('go unready, recover, switch notifications on again and heal presence', async () => {
-    const teacherId = deployment.unique('t');
-    const teacher = await deployment.teacher(a, teacherId);
-    const alive = deployment.key(`alive:org_${ORG}_user_${teacherId}`);
+    const teacherId = own.deployment.unique('t');
+    const teacher = await own.deployment.teacher(a, teacherId);
+    const alive = own.deployment.key(`alive:org_${ORG}_user_${teacherId}`);
     for (const node of [a, b]) expect((await readiness(node)).status).toBe(200);
 
-    await redis.stop();
+    await own.redis.stop();
     for (const node of [a, b]) {
       await expect
         .poll(() => readiness(node))
         .toMatchObject({ status: 503, body: { failed: ['redis'] } });
     }
-    const refusal = await deployment.teacherRefusal(b, deployment.unique('t'));
+    const refusal = await own.deployment.teacherRefusal(b, own.deployment.unique('t'));
     expect(refusal.message).toBe('unavailable');
 
-    await redis.restart();
+    await own.redis.restart();
     for (const node of [a, b]) {
       await expect.poll(async () => (await readiness(node)).status).toBe(200);
     }
-    await expect.poll(() => deployment.notificationFlags()).toMatch(/^(?=.*E)(?=.*[xA])/);
+    await expect.poll(() => own.deployment.notificationFlags()).toMatch(/^(?=.*E)(?=.*[xA])/);
     // The connected teacher is registered again by the presence refresh, without reconnecting.
     await expect
-      .poll(() => deployment.redis.hget(alive, 'state'), { timeout: HEAL_TIMEOUT_MS })
+      .poll(() => own.deployment.redis.hget(alive, 'state'), { timeout: HEAL_TIMEOUT_MS })
       .toBe('connect');
-    expect(JSON.parse((await deployment.redis.get(deployment.key(teacherId))) ?? '{}')).toEqual({
+    expect(
+      JSON.parse((await own.deployment.redis.get(own.deployment.key(teacherId))) ?? '{}'),
+    ).toEqual({
       sid: teacher.socket.id,
       client_id: teacherId,
       role: 'teacher',
@@ -70,12 +63,12 @@ describe.runIf(hasRedis && hasPostgres)('Production nodes when their Redis resta
   });
 
   it('carry events across nodes and end sessions again after the restart', async () => {
-    const session = await lessonUnderWay(deployment, [a, b]);
+    const session = await lessonUnderWay(own.deployment, [a, b]);
     const [managerOnA] = session.managers;
     expect(await managerOnA?.next('teacher_connect')).toEqual({ user_id: session.teacherId });
 
     session.teacher.socket.disconnect();
-    await expectSessionEndedOnce({ deployment, ...session });
+    await expectSessionEndedOnce({ deployment: own.deployment, ...session });
   });
 });
 

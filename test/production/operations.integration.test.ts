@@ -2,29 +2,17 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../adapters/mikro-orm/own-postgres.js';
 import { FakeMixpanel } from '../adapters/mixpanel/fake-mixpanel.js';
-import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { disconnection } from '../adapters/socket-io/classroom-harness.js';
 import { runClassroom } from '../cli/cli-process.js';
 import { hasPostgres, hasRedis, POSTGRES_URL } from '../support/services.js';
-import { Deployment, ORG, readiness } from './deployment.js';
+import { Deployment, ORG, readiness, useOwnRedis } from './deployment.js';
 import { FailoverProxy } from './failover-proxy.js';
 
 describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
-  let redis: RedisServerProcess;
-  let deployment: Deployment;
-
-  beforeAll(async () => {
-    redis = await RedisServerProcess.start();
-    deployment = await Deployment.create({ redisUrl: redis.url });
-  });
-
-  afterAll(async () => {
-    await deployment?.destroy();
-    await redis?.stop();
-  });
+  const own = useOwnRedis();
 
   it('answers 200 with Redis, its expiry notifications and the database checked', async () => {
-    const node = await deployment.startNode();
+    const node = await own.deployment.startNode();
     expect(await readiness(node)).toEqual({
       status: 200,
       body: {
@@ -39,8 +27,8 @@ describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
   });
 
   it('reports expiry notifications switched off on the server, still ready: the sweep ends sessions', async () => {
-    const node = await deployment.startNode();
-    await deployment.redis.config('SET', 'notify-keyspace-events', '');
+    const node = await own.deployment.startNode();
+    await own.deployment.redis.config('SET', 'notify-keyspace-events', '');
     try {
       const { status, body } = await readiness(node);
       expect(status).toBe(200);
@@ -50,7 +38,7 @@ describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
         detail: expect.stringMatching(/^off: .*notify-keyspace-events/),
       });
     } finally {
-      await deployment.redis.config('SET', 'notify-keyspace-events', 'Ex');
+      await own.deployment.redis.config('SET', 'notify-keyspace-events', 'Ex');
     }
   });
 
@@ -58,7 +46,7 @@ describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
     const [redisPort, postgresPort] = [await closedPort(), await closedPort()];
     const nowhere = new URL(POSTGRES_URL);
     nowhere.port = String(postgresPort);
-    const node = await deployment.startNode({
+    const node = await own.deployment.startNode({
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       DATABASE_URL: nowhere.toString(),
     });
@@ -70,21 +58,10 @@ describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
 });
 
 describe.runIf(hasRedis)('/readyz of a production node whose Redis refuses CONFIG', () => {
-  let redis: RedisServerProcess;
-  let deployment: Deployment;
-
-  beforeAll(async () => {
-    redis = await RedisServerProcess.start(['--rename-command', 'CONFIG', '']);
-    deployment = await Deployment.create({ redisUrl: redis.url });
-  });
-
-  afterAll(async () => {
-    await deployment?.destroy();
-    await redis?.stop();
-  });
+  const own = useOwnRedis(['--rename-command', 'CONFIG', '']);
 
   it('stays ready and says why expiry notifications are off', async () => {
-    const node = await deployment.startNode();
+    const node = await own.deployment.startNode();
     const { status, body } = await readiness(node);
     expect(status).toBe(200);
     expect(body.checks).toContainEqual({

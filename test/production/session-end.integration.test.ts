@@ -1,8 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServerProcess } from '../adapters/redis/redis-server-process.js';
 import { hasPostgres, hasRedis } from '../support/services.js';
-import { Deployment, FAST_TIMINGS, kill, ORG } from './deployment.js';
+import { Deployment, FAST_TIMINGS, kill, ORG, useOwnRedis } from './deployment.js';
 import { expectEndedTogether, expectSessionEndedOnce, lessonUnderWay } from './session-scenario.js';
 
 const GRACE_MS = Number(FAST_TIMINGS.DISCONNECT_GRACE_S) * 1000;
@@ -84,38 +83,27 @@ describe.runIf(hasRedis && hasPostgres)('Session end with two production nodes',
 describe.runIf(hasRedis && hasPostgres)(
   'Session end with two production nodes and no expiry notifications',
   () => {
-    let redis: RedisServerProcess;
-    let deployment: Deployment;
+    const own = useOwnRedis();
 
-    beforeAll(async () => {
-      redis = await RedisServerProcess.start();
-      deployment = await Deployment.create({ redisUrl: redis.url });
-    });
-
-    afterEach(() => deployment.stopNodes());
-
-    afterAll(async () => {
-      await deployment?.destroy();
-      await redis?.stop();
-    });
+    afterEach(() => own.deployment.stopNodes());
 
     /** Two nodes, then notifications off: the nodes only switch them on again on a reconnect. */
     async function nodesWithoutNotifications() {
-      const nodes = [await deployment.startNode(), await deployment.startNode()] as const;
-      await deployment.redis.config('SET', 'notify-keyspace-events', '');
+      const nodes = [await own.deployment.startNode(), await own.deployment.startNode()] as const;
+      await own.deployment.redis.config('SET', 'notify-keyspace-events', '');
       return nodes;
     }
 
     it('ends the lesson once, right after the grace period, through the deadline sweep', async () => {
       const { teacherId, lessonId, teacher, students, managers } = await lessonUnderWay(
-        deployment,
+        own.deployment,
         await nodesWithoutNotifications(),
       );
 
       const leftAtMs = Date.now();
       teacher.socket.disconnect();
       const ended = await expectSessionEndedOnce({
-        deployment,
+        deployment: own.deployment,
         teacherId,
         lessonId,
         students,
@@ -123,7 +111,7 @@ describe.runIf(hasRedis && hasPostgres)(
       });
 
       expect((ended.endedAtMs ?? 0) - leftAtMs).toBeLessThan(GRACE_MS + SESSION_END_SLACK_MS);
-      expect(await deployment.notificationFlags()).toBe('');
+      expect(await own.deployment.notificationFlags()).toBe('');
     });
   },
 );
@@ -131,36 +119,28 @@ describe.runIf(hasRedis && hasPostgres)(
 describe.runIf(hasRedis && hasPostgres)(
   'Session end with two production nodes and expiry notifications made late by many keys with a TTL',
   () => {
-    let redis: RedisServerProcess;
-    let deployment: Deployment;
+    const own = useOwnRedis();
 
     beforeAll(async () => {
-      redis = await RedisServerProcess.start();
-      deployment = await Deployment.create({ redisUrl: redis.url });
       // Redis finds expired keys by sampling the keys with a TTL: with 10,000 of them alive, an
       // alive hash can go unnoticed, and its notification unsent, for many seconds.
-      const pipeline = deployment.redis.pipeline();
+      const pipeline = own.deployment.redis.pipeline();
       for (let i = 0; i < 10_000; i++) pipeline.set(`other-${i}`, 'x', 'EX', 3_600);
       await pipeline.exec();
     });
 
-    afterAll(async () => {
-      await deployment?.destroy();
-      await redis?.stop();
-    });
-
     it('ends the sessions of teachers leaving one after another each right after its grace, long before the sweep interval', async () => {
       const nodes = [
-        await deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
-        await deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
+        await own.deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
+        await own.deployment.startNode({ SWEEP_INTERVAL_S: '60' }),
       ] as const;
       const lessons = await Promise.all(
         Array.from({ length: TEACHERS_LEAVING }, async (_, i) => {
           const [home, other] = i % 2 === 0 ? nodes : [nodes[1], nodes[0]];
-          const teacherId = deployment.unique('t');
-          const lessonId = await deployment.addLesson(teacherId);
-          const teacher = await deployment.teacher(home, teacherId);
-          const student = await deployment.student(other, deployment.unique('s'));
+          const teacherId = own.deployment.unique('t');
+          const lessonId = await own.deployment.addLesson(teacherId);
+          const teacher = await own.deployment.teacher(home, teacherId);
+          const student = await own.deployment.student(other, own.deployment.unique('s'));
           await teacher.join(lessonId);
           await student.join(lessonId);
           return { teacher, student };
