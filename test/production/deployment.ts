@@ -29,7 +29,7 @@ import {
 import { type Serving, startServe } from '../cli/cli-process.js';
 import { POSTGRES_URL, REDIS_URL } from '../support/services.js';
 
-export const SECRET = 'production-test-secret-0123456789abcdef';
+const SECRET = 'production-test-secret-0123456789abcdef';
 export const ORG = 'north';
 
 /**
@@ -41,6 +41,9 @@ export const FAST_TIMINGS = {
   DISCONNECT_GRACE_S: '1',
   SWEEP_INTERVAL_S: '1',
 } as const;
+
+/** The line `classroom serve` prints once it listens in production mode. */
+const LISTENING = /listening on (\S+) \(production mode\)/;
 
 /** A node as a test reaches it, whether it runs in this process or in a child. */
 export interface Node {
@@ -55,8 +58,7 @@ export interface ChildNode extends Node {
 
 export interface LessonRowState {
   readonly status: LessonStatus;
-  /** Times in Unix milliseconds, null while unset. */
-  readonly startedAtMs: number | null;
+  /** Unix milliseconds, null while the lesson runs. */
   readonly endedAtMs: number | null;
   /** `closed_at` of the lesson's quiz and task, null while they are open. */
   readonly quizClosedAtMs: number | null;
@@ -70,9 +72,9 @@ export interface LessonRowState {
  * a file leaves behind is its own database and its own keys, and both go.
  */
 export class Deployment {
-  readonly nodes: RunningService[] = [];
-  readonly children: ChildNode[] = [];
-  readonly sockets: Client[] = [];
+  private readonly nodes: RunningService[] = [];
+  private readonly children: ChildNode[] = [];
+  private readonly sockets: Client[] = [];
   private names = 0;
 
   private constructor(
@@ -97,10 +99,6 @@ export class Deployment {
       quietClient(redisUrl, 'classroom-production-test'),
       orm,
     );
-  }
-
-  get databaseUrl(): string {
-    return this.database.url;
   }
 
   /** The environment of `classroom serve` for a node of this deployment. */
@@ -139,8 +137,8 @@ export class Deployment {
   /** `node bin/classroom.js serve` in a child process, for tests where a node must die. */
   async startChild(extra: NodeJS.ProcessEnv = {}): Promise<ChildNode> {
     const serving = startServe(this.env(extra));
-    const banner = await serving.waitFor(/listening on (\S+) \(production mode\)/);
-    const url = /listening on (\S+) \(production mode\)/.exec(banner)?.[1] ?? '';
+    const banner = await serving.waitFor(LISTENING);
+    const url = LISTENING.exec(banner)?.[1] ?? '';
     const child = { url, serving, listeningAtMs: Date.now() };
     this.children.push(child);
     return child;
@@ -184,7 +182,7 @@ export class Deployment {
       .fork()
       .getConnection()
       .execute<LessonRowState[]>(
-        `select l.status, ${ms('l.started_at')} as "startedAtMs", ${ms('l.ended_at')} as "endedAtMs",
+        `select l.status, ${ms('l.ended_at')} as "endedAtMs",
                 ${ms('q.closed_at')} as "quizClosedAtMs", ${ms('t.closed_at')} as "taskClosedAtMs"
            from lesson l join quiz q on q.lesson_id = l.id join task t on t.lesson_id = l.id
           where l.id = ?`,
