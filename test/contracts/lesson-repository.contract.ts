@@ -247,6 +247,17 @@ export function describeLessonRepositoryContract(
         expect(await sortedSnapshot(h)).toEqual(before);
       });
 
+      it('leaves a lesson started at or after the end’s moment: it belongs to a newer session', async () => {
+        await h.repo.startLesson('l-3-scheduled', LATER_MS);
+        expect(
+          [...(await h.repo.endActiveLessons({ orgId: 'org-a', userId: 't-1' }, LATER_MS))].sort(),
+        ).toEqual(['l-1', 'l-2']);
+        expect((await h.repo.findLesson('l-3-scheduled'))?.status).toBe('active');
+        expect(
+          await h.repo.endActiveLessons({ orgId: 'org-a', userId: 't-1' }, LATER_MS + 1),
+        ).toEqual(['l-3-scheduled']);
+      });
+
       it('makes an ended lesson show as ended to findLesson', async () => {
         await h.repo.endActiveLessons({ orgId: 'org-a', userId: 't-1' }, NOW_MS);
         expect((await h.repo.findLesson('l-1'))?.status).toBe('ended');

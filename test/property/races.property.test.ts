@@ -306,6 +306,28 @@ describe('races between use cases, interleaved at every port call', () => {
     );
   });
 
+  it('an old session’s end against the teacher’s next session starting a scheduled lesson: the new lesson stays active', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), async (scheduler) => {
+        const s = service();
+        const old = await s.joined('a1', TEACHER_ID, 'L1');
+        await s.disconnect(old);
+        s.clock.advance(GRACE_MS);
+
+        const [, joinedL2] = await s.race(scheduler, [
+          () => s.use('endExpiredSession').execute({ orgId: ORG, userId: TEACHER }),
+          async () => {
+            const back = await s.connect('a2', TEACHER_ID);
+            return back.ok ? s.join(back.value.socket, 'L2') : null;
+          },
+        ]);
+
+        if (joinedL2?.ok) expect(await s.status('L2')).toBe('active');
+      }),
+      budget(300),
+    );
+  });
+
   it('students racing for two seats, some of their attendance writes failing: one student per seat, one seat per student, and every answer true', async () => {
     const students = [1, 2, 3, 4];
     await fc.assert(

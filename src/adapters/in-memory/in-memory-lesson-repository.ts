@@ -156,7 +156,7 @@ export class InMemoryLessonRepository implements LessonRepository {
     const lessonIds = this.lessonsByTeacher.get(teacherKey(teacher.orgId, teacher.userId)) ?? [];
     for (const lessonId of lessonIds) {
       const row = this.lessons.get(lessonId);
-      if (row?.status !== 'active') continue;
+      if (row?.status !== 'active' || (row.startedAtMs ?? 0) >= nowMs) continue;
       row.status = 'ended';
       row.endedAtMs = nowMs;
       ended.push(lessonId);

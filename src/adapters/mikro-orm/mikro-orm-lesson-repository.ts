@@ -37,6 +37,7 @@ const END_ACTIVE_LESSONS = `
     ended as (
       update "lesson" set "status" = 'ended', "ended_at" = (select at from now)
       where "org_id" = ? and "teacher_id" = ? and "status" = 'active'
+        and ("started_at" is null or "started_at" < (select at from now))
       returning "id"
     ),
     closed_quizzes as (

@@ -24,9 +24,10 @@ export interface LessonRepository {
   recordAttendance(attendance: Attendance, nowMs: number): Promise<void>;
 
   /**
-   * In one transaction: every `active` lesson of this teacher in this org becomes `ended` with
-   * `ended_at`, and their `open` quizzes and tasks `closed` with `closed_at`. Idempotent: returns
-   * the lessons this call ended, so a repeated call returns [].
+   * In one transaction: every `active` lesson of this teacher in this org that started before
+   * `nowMs` (or has no `started_at`) becomes `ended` with `ended_at` = `nowMs`, and its `open`
+   * quizzes and tasks `closed` with `closed_at`. A lesson started at or after `nowMs` belongs to a
+   * newer session of the teacher and stays active. Idempotent: returns the lessons this call ended, so a repeated call returns [].
    */
   endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]>;
 }

@@ -37,13 +37,16 @@ export class EndExpiredSession {
   execute(teacher: TeacherRef): Promise<Result<SessionEndOutcome, DomainError<'unavailable'>>> {
     return answerUnavailable(async (): Promise<Result<SessionEndOutcome, never>> => {
       const { presence, lessons, notifier, clock } = this.deps;
+      // The session ends at the moment it is claimed: a lesson that the teacher's next session
+      // starts after that (a reconnect racing this end) is not this session's to end.
+      const claimedAtMs = clock.nowMs();
       const claim = await presence.claimSessionEnd(
         teacher,
-        clock.nowMs(),
+        claimedAtMs,
         this.deps.timings.sessionEndLeaseMs,
       );
       if (claim === null) return ok({ ended: false });
-      const lessonIds = await lessons.endActiveLessons(teacher, clock.nowMs());
+      const lessonIds = await lessons.endActiveLessons(teacher, claimedAtMs);
       await presence.completeSessionEnd(teacher, claim.epoch);
       for (const lessonId of lessonIds) {
         await notifier.emit(
