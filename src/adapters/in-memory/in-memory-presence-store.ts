@@ -13,7 +13,7 @@ import type { ClientIdentity, TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import { claimSeat, initialSeatMap, type SeatMap } from '../../domain/seat-map.js';
-import { epochAt, type SessionEpoch } from '../../domain/session.js';
+import { epochAt, isNewerSession, type SessionEpoch, sessionPhase } from '../../domain/session.js';
 import {
   aliveKey,
   cooldownKey,
@@ -173,10 +173,10 @@ export class InMemoryPresenceStore implements PresenceStore {
         this.register(socket, epoch, nowMs, presenceTtlS, null);
         registered.push(socket);
       } else if (directory.sid === socket.sid) {
-        if (alive?.get('state') !== 'connect') continue;
+        if (sessionPhase(alive?.get('state')) !== 'connected') continue;
         this.keys.expire(aliveKey(socket.identity), presenceTtlS);
         this.deadlines.set(sessionMember(socket.identity), nowMs + presenceTtlS * 1000);
-      } else if (alive !== undefined && Number(alive.get('login_time')) < epoch) {
+      } else if (alive !== undefined && isNewerSession(epoch, Number(alive.get('login_time')))) {
         const lessonId = this.previousLesson(socket.identity);
         this.register(socket, epoch, nowMs, presenceTtlS, lessonId);
         registered.push(socket);
@@ -191,7 +191,7 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   async isTeacherOnline(teacher: TeacherRef): Promise<boolean> {
     this.begin();
-    return this.hash(aliveKey(teacher))?.get('state') === 'connect';
+    return sessionPhase(this.hash(aliveKey(teacher))?.get('state')) === 'connected';
   }
 
   async disconnectTeacher(input: {
