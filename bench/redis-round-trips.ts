@@ -84,6 +84,7 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
     (store) =>
       store.disconnectTeacher({ socket: teacher, nowMs: t0 + 20, graceS: 1, lessonTtlS: 60 }),
   ],
+  ['isTeacherOnline', (store) => store.isTeacherOnline(teacherRef)],
   ['disconnectStudent', (store) => store.disconnectStudent({ socket: student, lessonTtlS: 60 })],
   ['startCooldown', (store) => store.startCooldown({ teacher: teacherRef, cooldownS: 60 })],
   ['logoutTeacher', (store) => store.logoutTeacher({ orgId: org, userId: 't-other-1' })],
@@ -207,7 +208,9 @@ Round trips are the writes on the store's socket (a pipeline is one write); comm
 MONITOR shows Redis received from that connection (the commands a Lua script runs are not
 counted). "First call" is the first use of each script on a connection (EVAL with the script's
 text); afterwards ioredis sends EVALSHA. \`refreshTeachers\` sends one script call per socket, in
-one pipeline.
+one pipeline. A TeacherApp disconnect is \`disconnectTeacher\` and, after the managers were told,
+\`isTeacherOnline\` (the re-check that keeps their view in the store's order across nodes): two
+round trips, the second off the state change's path.
 
 ${table}
 
