@@ -4,10 +4,9 @@
  * new epoch: its `login_time` in Unix seconds. Because each TTL is at least one second, a newer
  * session always has a larger epoch than the one whose expiry could still be in flight, so
  * fencing on the epoch stops a stale expiry from ending a newer session.
+ *
+ * Phases: connected → grace (after a disconnect) → ended (the alive hash expired or was logged out).
  */
-export type PresenceState = 'connect' | 'disconnect';
-
-/** connected → grace (after a disconnect) → ended (the alive hash expired or was logged out). */
 export type SessionPhase = 'connected' | 'grace' | 'ended';
 
 /** The phase an alive hash's `state` shows; no hash means the session is over. */

@@ -7,7 +7,7 @@ export const SOCKET_PATH = '/sockets';
 export const CLASSROOM_NAMESPACE = '/classroom';
 
 /** Any single message over this closes its connection at the transport (PROTOCOL §1). */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
+const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**
  * The Socket.IO 4 server on `httpServer`: long-polling and WebSocket (through `ws`), so a stock
