@@ -7,7 +7,11 @@ import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
 import { MikroOrmLessonRepository } from './adapters/mikro-orm/mikro-orm-lesson-repository.js';
 import { openOrm } from './adapters/mikro-orm/orm.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
-import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
+import {
+  createRedisClient,
+  isRedisUnavailable,
+  writeCoalescer,
+} from './adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
 import {
   missingExpiryFlags,
@@ -133,11 +137,14 @@ function clusterAdapter(
   // The adapter publishes without handling a rejection; during a Redis outage that would be an
   // unhandled rejection and end the process. A lost broadcast is what an outage means anyway.
   const publish = pub.publish.bind(pub);
-  pub.publish = ((channel: string, message: string) =>
-    publish(channel, message).catch((error: unknown) => {
+  const coalesce = writeCoalescer(pub);
+  pub.publish = ((channel: string, message: string) => {
+    coalesce();
+    return publish(channel, message).catch((error: unknown) => {
       log.warn({ err: error }, 'a cluster broadcast was lost: Redis is unavailable');
       return 0;
-    })) as typeof pub.publish;
+    });
+  }) as typeof pub.publish;
   // Subscriptions are re-established by ioredis after every reconnect.
   const sub = new Redis(redisUrl, { connectionName: 'classroom-socket-sub' });
   sub.on('error', (error: Error) => log.debug({ err: error }, 'cluster subscriber error'));

@@ -25,7 +25,7 @@ import {
   sessionMember,
   teacherOfMember,
 } from '../presence-keys.js';
-import { presenceCall, toPresenceError } from './redis-clients.js';
+import { presenceCall, toPresenceError, writeCoalescer } from './redis-clients.js';
 
 /**
  * Lua shared by the scripts below. Scripts answer "" for "none" because Redis turns a Lua nil or
@@ -84,6 +84,18 @@ end
 local function seat_holder(key, seat)
   if redis.call('HEXISTS', key, seat) == 0 then return nil end
   return redis.call('HGET', key, seat) or ''
+end
+
+-- The seat map as one JSON object rather than HGETALL's flat list: decoding two reply strings per
+-- seat was a third of a join's cost in the client (28 µs against 18 µs with 30 seats). Seat
+-- numbers and holders' ids need no escaping (see above); ioredis-mock reads "" as false.
+local function seat_map_json(key)
+  local flat = redis.call('HGETALL', key)
+  local parts = {}
+  for i = 1, #flat, 2 do
+    parts[#parts + 1] = '"' .. flat[i] .. '":"' .. (flat[i + 1] or '') .. '"'
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
 end
 
 local function set_member(key, user, sid, ttl)
@@ -218,7 +230,7 @@ redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 local current = read_directory(KEYS[4])
 if current and current.sid == ARGV[4] then relabel_directory(KEYS[4], ARGV[5], ARGV[6]) end
-return { current and current.lesson_id or '', redis.call('HGETALL', KEYS[1]) }`,
+return { current and current.lesson_id or '', seat_map_json(KEYS[1]) }`,
   },
   // KEYS: the caller's membership, directory. ARGV: user, sid, head, previous lesson or "".
   classroomUndoJoinLesson: {
@@ -298,7 +310,7 @@ interface Replies {
   classroomIsTeacherOnline: number;
   classroomLogoutTeacher: number;
   classroomStartCooldown: string;
-  classroomJoinLesson: [string, string[]];
+  classroomJoinLesson: [string, string];
   classroomUndoJoinLesson: number;
   classroomClaimSeat:
     | ['not_in_lesson']
@@ -322,16 +334,11 @@ function directoryHead({ sid, identity }: SocketOf): string {
   return JSON.stringify({ sid, client_id: userId, role, org_id: orgId }).slice(0, -1);
 }
 
-const seatMapOf = (flat: string[]): SeatMap => {
-  const seats: SeatMap = {};
-  for (let i = 0; i < flat.length; i += 2) seats[flat[i] as string] = flat[i + 1] as string;
-  return seats;
-};
-
 /**
  * The presence store on Redis (PROTOCOL §7 key layout, docs in the port). Every transition is one
  * Lua script, so it is atomic across nodes and costs one round trip; `refreshTeachers` sends one
- * script call per socket in a single pipeline. Keys are prefixed with `keyPrefix`, including the
+ * script call per socket in a single pipeline. The script calls made in one event-loop turn leave in
+ * one socket write (`writeCoalescer`). Keys are prefixed with `keyPrefix`, including the
  * lesson keys a script derives from the directory's `lesson_id`.
  *
  * Pass a client from `createRedisClient`, so an unreachable Redis is answered at once with
@@ -339,12 +346,14 @@ const seatMapOf = (flat: string[]): SeatMap => {
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly prefix: string;
+  private readonly coalesceWrites: () => void;
 
   constructor(
     private readonly redis: Redis,
     options: { readonly keyPrefix?: string } = {},
   ) {
     this.prefix = options.keyPrefix ?? '';
+    this.coalesceWrites = writeCoalescer(redis);
     for (const [name, { numberOfKeys, body }] of Object.entries(SCRIPTS)) {
       redis.defineCommand(name, { numberOfKeys, lua: HELPERS + body });
     }
@@ -489,7 +498,7 @@ export class RedisPresenceStore implements PresenceStore {
       [this.key(seatsKey(lessonId)), own, other, this.key(socket.identity.userId)],
       [seatCount, lessonTtlS, socket.identity.userId, socket.sid, directoryHead(socket), lessonId],
     );
-    return { seats: seatMapOf(seats), previousLessonId: orNull(previousLessonId) };
+    return { seats: JSON.parse(seats) as SeatMap, previousLessonId: orNull(previousLessonId) };
   }
 
   async undoJoinLesson(input: {
@@ -609,6 +618,7 @@ export class RedisPresenceStore implements PresenceStore {
     args: readonly (string | number)[],
   ): Promise<Replies[N]> {
     const commands = this.redis as unknown as ScriptCommands<Promise<Replies[N]>>;
+    this.coalesceWrites();
     return presenceCall(commands[name](...keys, ...args));
   }
 
