@@ -87,7 +87,7 @@ local function seat_holder(key, seat)
 end
 
 -- The seat map as one JSON object rather than HGETALL's flat list: decoding two reply strings per
--- seat was a third of a join's cost in the client (28 µs against 18 µs with 30 seats). Seat
+-- seat was a third of a join's cost in the Node process (28 µs against 18 µs with 30 seats). Seat
 -- numbers and holders' ids need no escaping (see above); ioredis-mock reads "" as false.
 local function seat_map_json(key)
   local flat = redis.call('HGETALL', key)
