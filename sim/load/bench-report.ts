@@ -14,6 +14,8 @@ export function formatBenchReport(report: BenchReport): string {
     phase.latency.maxMs,
     `${phase.serverCpuPercent}%`,
     `${phase.clientCpuPercent}%`,
+    `${phase.redisCpuPercent}%`,
+    `${phase.machineCpuPercent}%`,
     countsText(phase.errors),
   ];
   const lines = [
@@ -25,9 +27,22 @@ export function formatBenchReport(report: BenchReport): string {
       `${sizes.idleClients} idle clients for memory`,
     ...report.settings.map((setting) => `  ${setting}`),
     '',
-    'Ack throughput and latency (ms); CPU as a share of one core during the phase:',
+    'Ack throughput and latency (ms); CPU as a share of one core during the phase ("machine": every',
+    'process and the kernel together, PostgreSQL included):',
     textTable([
-      ['phase', 'acks/s', 'p50', 'p95', 'p99', 'max', 'server CPU', 'clients CPU', 'errors'],
+      [
+        'phase',
+        'acks/s',
+        'p50',
+        'p95',
+        'p99',
+        'max',
+        'server CPU',
+        'clients CPU',
+        'Redis CPU',
+        'machine CPU',
+        'errors',
+      ],
       ...BENCH_EVENTS.flatMap((event) => [
         figures('echo', event, report.events[event].echo),
         figures('service', event, report.events[event].service),
@@ -36,17 +51,30 @@ export function formatBenchReport(report: BenchReport): string {
     '',
     'Service against the bare echo:',
     textTable([
-      ['event', 'throughput ratio', 'p99 ratio', 'database alone/s', 'its ratio to echo'],
-      ...BENCH_EVENTS.map((event) => [
-        event,
-        `${report.events[event].throughputRatio}×`,
-        `${report.events[event].p99Ratio}×`,
-        report.events[event].databaseCeilingPerS,
-        `${report.events[event].ceilingRatio}×`,
-      ]),
+      [
+        'event',
+        'throughput ratio',
+        'p99 ratio',
+        'database alone/s',
+        'its ratio to echo',
+        'machine CPU µs per ack, echo / service',
+      ],
+      ...BENCH_EVENTS.map((event) => {
+        const { echo, service } = report.events[event];
+        return [
+          event,
+          `${report.events[event].throughputRatio}×`,
+          `${report.events[event].p99Ratio}×`,
+          report.events[event].databaseCeilingPerS,
+          `${report.events[event].ceilingRatio}×`,
+          `${microsPerAck(echo)} / ${microsPerAck(service)}`,
+        ];
+      }),
     ]),
     '  "database alone": the event\'s PostgreSQL work through the service\'s own repository and pool, nothing else,',
     '  from the (unpinned) driver process with as many calls in flight as the clients keep: no node acknowledges faster.',
+    '  "machine CPU per ack": what one acknowledged request cost the whole machine (server, clients, Redis, PostgreSQL,',
+    '  kernel); when both phases keep every core busy, the throughput ratio is about the inverse of these two.',
     '',
     `Memory: ${memory.clients} idle clients connected and joined, ${memory.admitted} admitted by the server ` +
       `(open-file limit ${memory.serverOpenFileLimit}); server RSS ${mib(memory.rssBeforeBytes)} → ${mib(memory.rssAfterBytes)} MB, ` +
@@ -61,6 +89,13 @@ export function formatBenchReport(report: BenchReport): string {
     ),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The whole machine's CPU time per acknowledgement during a phase, in µs. */
+function microsPerAck(phase: PhaseFigures): number {
+  return phase.acksPerS === 0
+    ? 0
+    : Math.round((phase.machineCpuPercent / 100 / phase.acksPerS) * 1e6);
 }
 
 function mib(bytes: number): string {

@@ -15,6 +15,7 @@ import {
 import {
   type CorePlan,
   cpuSeconds,
+  machineBusySeconds,
   openFileLimits,
   planCores,
   residentBytes,
@@ -60,6 +61,13 @@ export interface PhaseFigures {
   readonly serverCpuPercent: number;
   /** CPU the client processes used together, as a share of one core. */
   readonly clientCpuPercent: number;
+  /** CPU the Redis server used (its `INFO cpu`), as a share of one core. */
+  readonly redisCpuPercent: number;
+  /**
+   * CPU the whole machine used, every process and the kernel's network work included, as a share
+   * of one core (at most 100 × cores).
+   */
+  readonly machineCpuPercent: number;
 }
 
 export interface EventComparison {
@@ -207,7 +215,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }),
     );
 
+  // The driver's own connection: Redis' CPU figures, and the clean-up of the bench's keys.
+  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+
   try {
+    await redis.connect();
     say('seeding a fresh PostgreSQL database');
     await seedPopulation(database.url, driven);
     await seedPopulation(database.url, idle);
@@ -288,9 +300,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await database
       .drop()
       .catch((error: unknown) => say(`could not drop the bench database: ${String(error)}`));
-    await deleteKeys(options.redisUrl, keyPrefix).catch((error: unknown) =>
+    await deleteKeys(redis, keyPrefix).catch((error: unknown) =>
       say(`could not delete the bench's Redis keys: ${String(error)}`),
     );
+    redis.disconnect();
   }
 
   /** Connects the clients to `url`, drives each event, and reports the figures per event. */
@@ -305,7 +318,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await connectAll(workers, url, clients, true);
       const phases: Partial<Record<BenchEvent, PhaseFigures>> = {};
       for (const event of BENCH_EVENTS) {
-        const cpuBefore = processCpu(server, workers);
+        const cpuBefore = await phaseCpu(server, workers, redis);
         const startedAt = performance.now();
         const answers = await Promise.all(
           workers.map((worker) =>
@@ -319,7 +332,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           ),
         );
         const elapsedS = (performance.now() - startedAt) / 1000;
-        const cpuAfter = processCpu(server, workers);
+        const share = (seconds: number) => Math.round((seconds / elapsedS) * 1000) / 10;
+        const cpuAfter = await phaseCpu(server, workers, redis);
         const stats = new RequestStats();
         let measured = 0;
         for (const answer of answers) {
@@ -332,8 +346,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           acksPerS: Math.round(measured / (options.durationMs / 1000)),
           latency: summary?.latency ?? emptyLatency(),
           errors: summary?.errors ?? {},
-          serverCpuPercent: Math.round(((cpuAfter.server - cpuBefore.server) / elapsedS) * 100),
-          clientCpuPercent: Math.round(((cpuAfter.clients - cpuBefore.clients) / elapsedS) * 100),
+          serverCpuPercent: share(cpuAfter.server - cpuBefore.server),
+          clientCpuPercent: share(cpuAfter.clients - cpuBefore.clients),
+          redisCpuPercent: share(cpuAfter.redis - cpuBefore.redis),
+          machineCpuPercent: share(cpuAfter.machine - cpuBefore.machine),
         };
         say(
           `  ${event}: ${phases[event]?.acksPerS} acks/s, p99 ${phases[event]?.latency.p99Ms} ms`,
@@ -494,14 +510,22 @@ async function benchClients(population: Population): Promise<BenchClient[]> {
   return clients;
 }
 
-function processCpu(
-  server: ChildProcess,
-  workers: readonly Worker[],
-): { server: number; clients: number } {
+/** CPU seconds used so far by the server, its clients, Redis and the whole machine. */
+async function phaseCpu(server: ChildProcess, workers: readonly Worker[], redis: Redis) {
   return {
     server: cpuSeconds(server.pid as number),
     clients: workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid as number), 0),
+    redis: await redisCpuSeconds(redis),
+    machine: machineBusySeconds(),
   };
+}
+
+/** CPU time the Redis server has used so far (`INFO cpu`, its main and background threads), in seconds. */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 function targetsOf(
@@ -552,14 +576,8 @@ function redactUrl(text: string): string {
 }
 
 /** Removes every key under `prefix`, a batch at a time. */
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) {
-      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) {
+    if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
   }
 }

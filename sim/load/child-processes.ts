@@ -133,6 +133,9 @@ export function waitForOutput(
   });
 }
 
+/** Clock ticks per second of `/proc` CPU times: Linux fixes it at 100 on every architecture Node runs on. */
+const USER_HZ = 100;
+
 /** Resident memory of a process (`VmRSS` in `/proc/<pid>/status`), in bytes. */
 export function residentBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -150,12 +153,22 @@ export function openFileLimits(pid: number | 'self'): { soft: number; hard: numb
   return { soft: read(match?.[1]), hard: read(match?.[2]) };
 }
 
+/**
+ * CPU time the whole machine has spent busy so far, every core together (`/proc/stat`: user, nice,
+ * system, irq and softirq), in seconds: the server, its clients, Redis, PostgreSQL and anything
+ * else running.
+ */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal …: steal is the hypervisor's, not ours.
+  const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / USER_HZ;
+}
+
 /** CPU time a process has used so far (user + system, `/proc/<pid>/stat`), in seconds. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // USER_HZ, which Linux fixes at 100 for every architecture Node runs on.
-  const ticksPerS = 100;
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerS;
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }

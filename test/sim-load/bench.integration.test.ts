@@ -32,6 +32,15 @@ describe.runIf(hasRedis && hasPostgres)(
         expect(service.latency.p99Ms).toBeGreaterThan(0);
         expect(throughputRatio).toBeCloseTo(service.acksPerS / echo.acksPerS, 2);
         expect(report.events[event].databaseCeilingPerS).toBeGreaterThan(0);
+        // Redis works for the service only; the machine's CPU holds every process's, give or take
+        // a clock tick of /proc's accounting on each side.
+        expect(service.redisCpuPercent).toBeGreaterThan(0);
+        for (const phase of [echo, service]) {
+          expect(phase.machineCpuPercent).toBeGreaterThan(0);
+          expect(phase.machineCpuPercent).toBeGreaterThanOrEqual(
+            phase.serverCpuPercent + phase.clientCpuPercent - 5,
+          );
+        }
       }
       expect(report.settings.join('\n')).toContain('RATE_LIMIT_PER_S=RATE_LIMIT_BURST=1000000');
       expect(report.cores).toMatch(/core/);
