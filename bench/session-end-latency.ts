@@ -25,8 +25,7 @@ import { signAccessToken } from '../src/adapters/jwt/sign-access-token.js';
 import { seedLessons } from '../src/adapters/mikro-orm/mikro-orm-lesson-repository.js';
 import { CLASSROOM_NAMESPACE, SOCKET_PATH } from '../src/adapters/socket-io/socket-server.js';
 import type { SessionExpiryFeed } from '../src/application/ports/session-expiry-feed.js';
-import type { SweepOverdueSessions } from '../src/application/use-cases/sweep-overdue-sessions.js';
-import type { Services } from '../src/composition-root.js';
+import type { UseCaseDecorators } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
 import type { Role } from '../src/domain/clients.js';
 import { productionOptions } from '../src/production.js';
@@ -55,7 +54,10 @@ interface Variant {
   /** Which ways of ending a session are on. */
   readonly carriedBy: string;
   readonly env: NodeJS.ProcessEnv;
-  readonly overrides?: () => Partial<Services>;
+  /** Use cases switched off: the bench's own way in (nothing in the configuration does it). */
+  readonly useCases?: UseCaseDecorators;
+  /** Expiry notifications never reach the node, as from a Redis without them. */
+  readonly silentNotifications?: boolean;
   /** Redis' own expiry alone can take a full pass over every key with a TTL. */
   readonly timeoutMs: number;
 }
@@ -80,17 +82,14 @@ const VARIANTS: readonly Variant[] = [
     name: 'notifications only (sweep disabled)',
     carriedBy: 'notifications',
     env: { SWEEP_INTERVAL_S: '3600' },
-    // The bench's own way in: nothing in the configuration turns the sweep off, on purpose.
-    overrides: () => ({
-      sweepOverdueSessions: { execute: async () => 0 } as unknown as SweepOverdueSessions,
-    }),
+    useCases: { sweepOverdueSessions: () => ({ execute: async () => 0 }) },
     timeoutMs: 120_000,
   },
   {
     name: 'deadline sweep only (no notifications)',
     carriedBy: 'deadline sweep',
     env: { SWEEP_INTERVAL_S: '5' },
-    overrides: () => ({ expiryFeed: silentFeed }),
+    silentNotifications: true,
     timeoutMs: 30_000,
   },
 ];
@@ -256,9 +255,16 @@ async function startNode(
   const loaded = loadConfig(env);
   if (!loaded.ok) throw new Error(loaded.error.message);
   const options = await productionOptions(loaded.value, logger, new ServiceMetrics());
+  const { presence } = options.adapters ?? {};
   return startService(loaded.value, {
     ...options,
-    overrides: { ...options.overrides, ...variant.overrides?.() },
+    adapters: {
+      ...options.adapters,
+      ...(variant.silentNotifications && presence !== undefined
+        ? { presence: { ...presence, expiryFeed: silentFeed } }
+        : {}),
+    },
+    ...(variant.useCases === undefined ? {} : { useCases: variant.useCases }),
     logger,
   });
 }

@@ -24,11 +24,24 @@ export class Agenda {
     return this.steps.size;
   }
 
-  schedule(atMs: number, kind: string, run: Step['run']): void {
+  /** Adds a step; the returned key cancels it. */
+  schedule(atMs: number, kind: string, run: Step['run']): string {
     this.scheduled += 1;
     const key = String(this.scheduled).padStart(SEQUENCE_DIGITS, '0');
     this.steps.set(key, { kind, atMs, run });
     this.order.set(key, atMs);
+    return key;
+  }
+
+  /** Removes a step that has not run yet; a step that ran or was cancelled is ignored. */
+  cancel(key: string): void {
+    this.steps.delete(key);
+    this.order.delete(key);
+  }
+
+  /** When the earliest step is due, or undefined when nothing is left. */
+  nextAtMs(): number | undefined {
+    return this.order.first()?.score;
   }
 
   /** Removes and returns the earliest step, or undefined when nothing is left. */

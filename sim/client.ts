@@ -113,7 +113,7 @@ export class Client {
       { name: 'join_lesson', lessonId },
       `join_lesson ${lessonId}`,
       async (link) => {
-        const answer = await link.node.joinLesson(link.sid, lessonId);
+        const answer = await link.node.joinLesson(link.sid, lessonId, this.user);
         this.host.oracle.joinAnswered(
           link.sid,
           lessonId,
@@ -126,7 +126,7 @@ export class Client {
 
   logout(): Promise<Answer | null> {
     return this.request({ name: 'logout' }, 'logout', async (link) => {
-      const answer = await link.node.logout(link.sid);
+      const answer = await link.node.logout(link.sid, this.user);
       if (answer.ok) this.host.oracle.loggedOut(link.sid);
       return answer;
     });
@@ -145,7 +145,11 @@ export class Client {
     const what = `set_student_name lesson ${lessonId} seat ${seatId}`;
     return this.request({ name: 'set_student_name', lessonId }, what, async (link) => {
       const displayName = `Student ${this.user.userId}`;
-      const answer = await link.node.setStudentName(link.sid, { lessonId, seatId, displayName });
+      const answer = await link.node.setStudentName(link.sid, this.user, {
+        lessonId,
+        seatId,
+        displayName,
+      });
       this.host.oracle.seatClaimAnswered(lessonId, this.user.userId, seatId, answer);
       return answer;
     });
@@ -171,7 +175,7 @@ export class Client {
     const link = this.link;
     if (link === null) return;
     this.drop();
-    await this.nodeNotices(link, 'closed');
+    await this.nodeNotices(link, 'client namespace disconnect', 'closed');
   }
 
   /**
@@ -192,11 +196,11 @@ export class Client {
       this.host.log(`${this.label(link)} lost its network; its node has not noticed`);
       this.host.after(noticedAfterMs, 'stale_disconnect', () => {
         this.unnoticed.delete(link.sid);
-        return this.nodeNotices(link, 'ping timeout');
+        return this.nodeNotices(link, 'ping timeout', 'ping timeout');
       });
       return;
     }
-    await this.nodeNotices(link, 'lost its network');
+    await this.nodeNotices(link, 'transport close', 'lost its network');
   }
 
   private drop(): void {
@@ -204,16 +208,13 @@ export class Client {
     this.generation += 1;
   }
 
-  private async nodeNotices(link: Link, why: string): Promise<void> {
+  /** The node sees the socket go, with the reason Socket.IO would give it. */
+  private async nodeNotices(link: Link, reason: string, why: string): Promise<void> {
     if (!link.node.holds(link.sid)) return;
     this.host.oracle.socketGone(link.sid);
     this.host.closeSocket(link.sid);
-    try {
-      await link.node.disconnect(link.sid);
-      this.host.log(`${this.label(link)} ${why}: disconnect handled`);
-    } catch (error) {
-      this.host.log(`${this.label(link)} ${why}: DisconnectClient failed: ${String(error)}`);
-    }
+    await link.node.disconnect(link.sid, reason);
+    this.host.log(`${this.label(link)} ${why}: disconnect handled`);
   }
 
   /** The host routes an event that reached one of this client's sockets. */
@@ -228,7 +229,7 @@ export class Client {
     if (link === null) return;
     if (current) this.drop();
     else this.unnoticed.delete(sid);
-    await this.nodeNotices(link, 'forced off');
+    await this.nodeNotices(link, 'io server disconnect', 'forced off');
     if (current) this.listener.onLost?.('forced');
   }
 

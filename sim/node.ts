@@ -1,34 +1,37 @@
 import type { InMemoryNotifier } from '../src/adapters/in-memory/in-memory-notifier.js';
+import type { ClassroomNode, ClientRequest } from '../src/application/node/classroom-node.js';
 import type { Analytics } from '../src/application/ports/analytics.js';
 import type { LessonRepository } from '../src/application/ports/lesson-repository.js';
-import type {
-  PresenceStore,
-  SocketOf,
-  TeacherPresence,
-} from '../src/application/ports/presence-store.js';
+import type { PresenceStore } from '../src/application/ports/presence-store.js';
+import type { SessionExpiryFeed } from '../src/application/ports/session-expiry-feed.js';
 import type { TokenVerifier } from '../src/application/ports/token-verifier.js';
 import type { Timings } from '../src/application/settings.js';
 import type { ConnectClientResult } from '../src/application/use-cases/connect-client.js';
-import {
-  EndExpiredSession,
-  type SessionEndOutcome,
-} from '../src/application/use-cases/end-expired-session.js';
-import { buildContainer, resolve, type Services } from '../src/composition-root.js';
+import type { EndExpiredSession } from '../src/application/use-cases/end-expired-session.js';
+import { buildNode, resolve } from '../src/composition-root.js';
 import type { TeacherRef } from '../src/domain/clients.js';
-import { type DomainError, domainError } from '../src/domain/errors.js';
+import type { DomainError } from '../src/domain/errors.js';
 import type { Id } from '../src/domain/ids.js';
-import { fail, type Result } from '../src/domain/result.js';
-import type { SessionEpoch } from '../src/domain/session.js';
+import { ok, type Result } from '../src/domain/result.js';
+import type { Agenda } from './agenda.js';
 import type { SimUser } from './school.js';
 import { SequentialIdSource } from './sequential-id-source.js';
 import type { VirtualClock } from './virtual-clock.js';
+import { VirtualScheduler } from './virtual-scheduler.js';
 
-export type EndExpiredSessionDeps = ConstructorParameters<typeof EndExpiredSession>[0];
 export type SessionEndResult = Awaited<ReturnType<EndExpiredSession['execute']>>;
 
 /** Anything that can stand in for EndExpiredSession: the real one, or a test's broken variant. */
 export interface SessionEnder {
   execute(teacher: TeacherRef): Promise<SessionEndResult>;
+}
+
+/** What a planted session end may use: the real one, and the ports it works with. */
+export interface SessionEnderParts {
+  readonly real: SessionEnder;
+  readonly lessons: LessonRepository;
+  readonly notifier: InMemoryNotifier;
+  readonly clock: VirtualClock;
 }
 
 /** What one request was answered: `ok` with its data, or a contract error. */
@@ -37,213 +40,225 @@ export type Answer<T = unknown> = Result<T, DomainError>;
 /** The ports every node shares, as Socket.IO nodes share Redis, the database and the adapter. */
 export interface SharedPorts {
   readonly clock: VirtualClock;
+  /** The simulation's timeline: node timers are steps in it, ordered by the seed like the rest. */
+  readonly agenda: Agenda;
   readonly presence: PresenceStore;
   readonly lessons: LessonRepository;
   readonly notifier: InMemoryNotifier;
   readonly analytics: Analytics;
   readonly tokens: TokenVerifier;
   readonly timings: Timings;
+  readonly sweepIntervalS: number;
   readonly sweepBatchSize: number;
-  /** Builds the session-end use case; the real one unless a test plants a broken one. */
-  readonly sessionEnder?: (deps: EndExpiredSessionDeps) => SessionEnder;
+  /** Replaces EndExpiredSession: how a test plants a broken one (given the real one and ports). */
+  readonly sessionEnder?: (parts: SessionEnderParts) => SessionEnder;
   /** Hears every session-end answer of every node, whichever path (expiry or sweep) ran it. */
   readonly onSessionEnd: (teacher: TeacherRef, result: SessionEndResult) => void;
+  /** Hears which sockets each presence refresh of any node covered. */
+  readonly onRefresh: (sids: readonly string[]) => void;
+  /** Hears what failed in a node (a use case that threw, a background task). */
+  readonly onFailure: (nodeId: number, what: string, error: unknown) => void;
 }
 
 /**
- * EndExpiredSession as the composition root hands it to the sweep and to the expiry listener,
- * reporting each answer to the simulator. It inherits only to fit the container's type: all the
- * work is the wrapped use case's.
+ * Expiry notifications as the simulation hands them to one node: the simulation decides who hears
+ * what and when (late, twice or never, by its faults), and the node's listener takes it from there.
  */
-class ObservedEndExpiredSession extends EndExpiredSession {
-  constructor(
-    deps: EndExpiredSessionDeps,
-    private readonly inner: SessionEnder,
-    private readonly observe: SharedPorts['onSessionEnd'],
-  ) {
-    super(deps);
+class SimExpiryFeed implements SessionExpiryFeed {
+  private listener: ((teacher: TeacherRef) => void) | null = null;
+
+  async start(onExpired: (teacher: TeacherRef) => void): Promise<void> {
+    this.listener = onExpired;
   }
 
-  override async execute(teacher: TeacherRef): Promise<SessionEndResult> {
-    const result = await this.inner.execute(teacher);
-    this.observe(teacher, result);
-    return result;
+  async stop(): Promise<void> {
+    this.listener = null;
+  }
+
+  deliver(teacher: TeacherRef): void {
+    this.listener?.(teacher);
   }
 }
-
-interface HeldSocket {
-  readonly socket: SocketOf;
-  /** The session epoch of a TeacherApp's connect; null for other clients. */
-  readonly epoch: SessionEpoch | null;
-  loggedOut: boolean;
-}
-
-const internal = () => domainError('internal', 'The server failed to handle this request.');
 
 /**
- * One simulated server node: its own container of use cases over the shared ports, the sockets
- * it holds, and what its gateway and background loops would do — admit, answer requests, handle
- * disconnects, refresh its teachers' presence, sweep, and end sessions on expiry notifications.
- * A use case that throws is answered `internal`, as the gateway answers it.
+ * The timers of one process: when the process dies its timers die with it, though their steps
+ * stay in the agenda — they run as no-ops.
+ */
+class ProcessScheduler extends VirtualScheduler {
+  alive = true;
+
+  override after(delayMs: number, task: () => void, label?: string): () => void {
+    return super.after(
+      delayMs,
+      () => {
+        if (this.alive) task();
+      },
+      label,
+    );
+  }
+}
+
+/**
+ * One simulated server process: the real ClassroomNode, built by the composition root over the
+ * shared ports, with its timers on the simulation's timeline. The simulation plays the transport:
+ * it admits sockets through the node, hands it requests and disconnects, and delivers expiry
+ * notifications; the node's own background loops refresh presence and sweep. A crash discards the
+ * process and a restart builds a new one, which sweeps at start-up as `classroom serve` does.
  */
 export class SimNode {
-  up = true;
-  private readonly sockets = new Map<string, HeldSocket>();
-  private readonly service: <K extends keyof Services>(key: K) => Services[K];
+  private process: {
+    readonly node: ClassroomNode;
+    readonly scheduler: ProcessScheduler;
+    readonly feed: SimExpiryFeed;
+  } | null = null;
+  /** Counts processes: a message sent to one process never reaches the next. */
+  incarnation = 0;
 
   constructor(
     readonly id: number,
     private readonly shared: SharedPorts,
-  ) {
-    const { clock, presence, lessons, notifier, analytics, tokens, timings } = shared;
-    const deps: EndExpiredSessionDeps = { presence, lessons, notifier, clock, timings };
-    const ender = shared.sessionEnder?.(deps) ?? new EndExpiredSession(deps);
-    const container = buildContainer({
+  ) {}
+
+  get up(): boolean {
+    return this.process !== null;
+  }
+
+  /** Starts a new process (its first sweep runs now). */
+  async start(): Promise<void> {
+    const { shared } = this;
+    this.incarnation += 1;
+    const scheduler = new ProcessScheduler(shared.clock, shared.agenda);
+    const feed = new SimExpiryFeed();
+    const container = buildNode({
       // Tokens are the school's own (sim/school.ts), so no secret is ever used.
       jwt: { secret: 'unused-by-the-simulator' },
-      timings,
+      timings: shared.timings,
+      sweepIntervalS: shared.sweepIntervalS,
       sweepBatchSize: shared.sweepBatchSize,
-      overrides: {
-        clock,
-        ids: new SequentialIdSource(`n${id}-insert`),
-        presence,
-        lessons,
-        notifier,
-        analytics,
-        tokens,
-        endExpiredSession: new ObservedEndExpiredSession(deps, ender, shared.onSessionEnd),
+      adapters: {
+        clock: shared.clock,
+        scheduler,
+        ids: new SequentialIdSource(`n${this.id}.${this.incarnation}-insert`),
+        presence: { store: shared.presence, expiryFeed: feed },
+        lessons: shared.lessons,
+        notifier: shared.notifier,
+        analytics: shared.analytics,
+        tokens: shared.tokens,
+      },
+      observer: { failed: (what, error) => shared.onFailure(this.id, what, error) },
+      useCases: {
+        endExpiredSession: (real) => {
+          const { lessons, notifier, clock } = shared;
+          const ender = shared.sessionEnder?.({ real, lessons, notifier, clock }) ?? real;
+          return {
+            execute: async (teacher) => {
+              const result = await ender.execute(teacher);
+              shared.onSessionEnd(teacher, result);
+              return result;
+            },
+          };
+        },
+        refreshPresence: (real) => ({
+          execute: async (teachers) => {
+            await real.execute(teachers);
+            shared.onRefresh(teachers.map(({ socket }) => socket.sid));
+          },
+        }),
       },
     });
-    this.service = (key) => resolve(container, key);
+    const node = resolve(container, 'node');
+    this.process = { node, scheduler, feed };
+    await node.start();
   }
 
   holds(sid: string): boolean {
-    return this.sockets.has(sid);
+    return this.process?.node.holds(sid) ?? false;
   }
 
-  /** The gateway's handshake: the socket exists, ConnectClient decides, a refusal drops it. */
+  /**
+   * A socket opens and the node runs its handshake. As with Socket.IO, the transport knows the
+   * socket from its first packet (rooms can take it during the handshake) and drops it when the
+   * handshake is refused.
+   */
   async handshake(sid: string, user: SimUser, token: string): Promise<ConnectClientResult> {
     this.shared.notifier.connect(sid);
-    let result: ConnectClientResult;
-    try {
-      result = await this.service('connectClient').execute({
-        sid,
-        handshake: {
-          role: user.role,
-          orgId: user.orgId,
-          ...(user.productType === undefined ? {} : { productType: user.productType }),
-          token,
-        },
-      });
-    } catch {
-      result = fail(domainError('unavailable', 'The handshake failed.'));
-    }
-    if (result.ok) {
-      const { socket, epoch } = result.value;
-      this.sockets.set(sid, { socket, epoch, loggedOut: false });
-    } else this.shared.notifier.disconnect(sid);
+    const result = await this.live().admit(sid, {
+      role: user.role,
+      orgId: user.orgId,
+      ...(user.productType === undefined ? {} : { productType: user.productType }),
+      token,
+    });
+    if (!result.ok) this.shared.notifier.disconnect(sid);
     return result;
   }
 
   joinLesson(
     sid: string,
     lessonId: Id,
+    user: SimUser,
   ): Promise<Answer<{ lesson_id: Id; seats: Record<string, string> }>> {
-    return this.answer(sid, (socket) => {
-      const { userId, role } = socket.identity;
-      return this.service('joinLesson').execute({ socket, userId, lessonId, role });
-    });
+    return this.request(sid, {
+      name: 'join_lesson',
+      userId: user.userId,
+      lessonId,
+      role: user.role,
+    }) as Promise<Answer<{ lesson_id: Id; seats: Record<string, string> }>>;
   }
 
-  async logout(sid: string): Promise<Answer> {
-    const answer = await this.answer(sid, (socket) =>
-      this.service('logout').execute({ socket, ...socket.identity }),
-    );
-    const held = this.sockets.get(sid);
-    if (answer.ok && held !== undefined) held.loggedOut = true;
-    return answer;
+  logout(sid: string, user: SimUser): Promise<Answer> {
+    return this.request(sid, { name: 'logout', userId: user.userId, orgId: user.orgId });
   }
 
   forceLogout(sid: string, target: TeacherRef): Promise<Answer<{ delivered: boolean }>> {
-    return this.answer(sid, (socket) =>
-      this.service('forceLogout').execute({ socket, userId: target.userId, orgId: target.orgId }),
-    );
+    return this.request(sid, {
+      name: 'force_logout',
+      userId: target.userId,
+      orgId: target.orgId,
+    }) as Promise<Answer<{ delivered: boolean }>>;
   }
 
   setStudentName(
     sid: string,
+    user: SimUser,
     input: { lessonId: Id; seatId: string; displayName: string },
   ): Promise<Answer> {
-    return this.answer(sid, (socket) =>
-      this.service('setStudentName').execute({
-        socket,
-        studentId: socket.identity.userId,
-        ...input,
-      }),
-    );
-  }
-
-  private async answer<T>(
-    sid: string,
-    run: (socket: SocketOf) => Promise<Answer<T>>,
-  ): Promise<Answer<T>> {
-    const held = this.sockets.get(sid);
-    if (held === undefined) throw new Error(`node ${this.id} holds no socket ${sid}`);
-    try {
-      return await run(held.socket);
-    } catch {
-      return fail(internal());
-    }
+    return this.request(sid, { name: 'set_student_name', studentId: user.userId, ...input });
   }
 
   /**
-   * The node noticed that a socket went away: it leaves its rooms, then DisconnectClient runs.
-   * False when this node no longer holds it (it crashed meanwhile). Rejects when the use case
-   * does, as the gateway only logs that failure.
+   * The transport let the socket go — it leaves its rooms at once, as with Socket.IO — and the
+   * node handles its disconnect. False when this node no longer holds it (it crashed meanwhile).
    */
-  async disconnect(sid: string): Promise<boolean> {
-    const held = this.sockets.get(sid);
-    if (held === undefined) return false;
-    this.sockets.delete(sid);
+  async disconnect(sid: string, reason: string): Promise<boolean> {
+    if (!this.holds(sid)) return false;
     this.shared.notifier.disconnect(sid);
-    await this.service('disconnectClient').execute({
-      socket: held.socket,
-      loggedOut: held.loggedOut,
-    });
+    await this.live().disconnect(sid, reason);
     return true;
   }
 
-  /** The process died: its sockets vanish from every room and nothing else happens. */
-  crash(): string[] {
-    this.up = false;
-    const vanished = [...this.sockets.keys()];
-    for (const sid of vanished) this.shared.notifier.disconnect(sid);
-    this.sockets.clear();
-    return vanished;
+  /** An expiry notification reaches this node's listener. */
+  notifyExpired(teacher: TeacherRef): void {
+    this.process?.feed.deliver(teacher);
   }
 
-  restart(): void {
-    this.up = true;
+  /** Resolves once the node has nothing in progress: the simulation moves on only then. */
+  async idle(): Promise<void> {
+    await this.process?.node.idle();
   }
 
-  /** RefreshPresence over this node's TeacherApp sockets that are not logged out. */
-  async refresh(): Promise<string[]> {
-    const teachers: Array<[string, TeacherPresence]> = [];
-    for (const [sid, { socket, epoch, loggedOut }] of this.sockets) {
-      if (epoch !== null && !loggedOut) teachers.push([sid, { socket, epoch }]);
-    }
-    await this.service('refreshPresence').execute(teachers.map(([, teacher]) => teacher));
-    return teachers.map(([sid]) => sid);
+  /** The process died: its timers die with it, and nothing else happens. */
+  crash(): void {
+    if (this.process === null) return;
+    this.process.scheduler.alive = false;
+    this.process = null;
   }
 
-  sweep(): Promise<number> {
-    return this.service('sweepOverdueSessions').execute();
+  private request(sid: string, request: ClientRequest): Promise<Answer> {
+    return this.live().request(sid, ok(request));
   }
 
-  /** What the node's expiry listener does with a notification. */
-  endExpiredSession(teacher: TeacherRef): Promise<SessionEndOutcome | DomainError> {
-    return this.service('endExpiredSession')
-      .execute(teacher)
-      .then((result) => (result.ok ? result.value : result.error));
+  private live(): ClassroomNode {
+    if (this.process === null) throw new Error(`node ${this.id} is down`);
+    return this.process.node;
   }
 }

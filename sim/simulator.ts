@@ -145,8 +145,6 @@ class Simulation implements ActorHost {
   private readonly database: InMemoryLessonRepository;
   private readonly notifier: InMemoryNotifier;
   private readonly nodes: SimNode[] = [];
-  /** Bumped when a node crashes, so that the dead process's timers never fire. */
-  private readonly incarnations: number[] = [];
   private readonly owners = new Map<string, Client>();
   private readonly stepsByKind: Record<string, number> = {};
   private readonly deliveriesByEvent: Record<string, number> = {};
@@ -186,20 +184,21 @@ class Simulation implements ActorHost {
     );
     const shared: SharedPorts = {
       clock: this.clock,
+      agenda: this.agenda,
       presence: hooks.presence?.(this.store) ?? this.store,
       lessons: new ObservedLessons(this.database, (ids) => this.oracle.lessonsWritten(ids)),
       notifier: this.notifier,
       analytics: new CountingAnalytics(),
       tokens: new SchoolTokens(this.school),
       timings,
+      sweepIntervalS: SWEEP_INTERVAL_MS / 1000,
       sweepBatchSize: SWEEP_BATCH_SIZE,
       ...(hooks.sessionEnder === undefined ? {} : { sessionEnder: hooks.sessionEnder }),
       onSessionEnd: (teacher, result) => this.sessionEndAnswered(teacher, result),
+      onRefresh: (sids) => this.oracle.refreshed(sids),
+      onFailure: (nodeId, what, error) => this.logLine(`n${nodeId} ${what} failed: ${error}`),
     };
-    for (let id = 1; id <= options.nodes; id++) {
-      this.nodes.push(new SimNode(id, shared));
-      this.incarnations.push(0);
-    }
+    for (let id = 1; id <= options.nodes; id++) this.nodes.push(new SimNode(id, shared));
   }
 
   // ── ActorHost ──────────────────────────────────────────────────────────────────────────────
@@ -267,28 +266,6 @@ class Simulation implements ActorHost {
 
   // ── nodes, expiries and faults ─────────────────────────────────────────────────────────────
 
-  /** A node's background loops, from `firstMs` on, for as long as this incarnation lives. */
-  private startLoops(node: SimNode, firstMs: number): void {
-    const index = node.id - 1;
-    const incarnation = this.incarnations[index];
-    const every = (kind: string, intervalMs: number, startMs: number, run: () => Promise<void>) => {
-      const tick = async () => {
-        if (this.incarnations[index] !== incarnation) return;
-        await run();
-        this.after(intervalMs, kind, tick);
-      };
-      this.at(startMs, kind, tick);
-    };
-    const refreshMs = (DEFAULT_TIMINGS.presenceTtlS * 1000) / 3;
-    every('refresh', refreshMs, firstMs + this.prng.below(refreshMs), async () => {
-      this.oracle.refreshed(await node.refresh());
-    });
-    every('sweep', SWEEP_INTERVAL_MS, firstMs, async () => {
-      const ended = await node.sweep();
-      if (ended > 0) this.logLine(`n${node.id} sweep ended ${ended}`);
-    });
-  }
-
   /**
    * Expired alive hashes since the last step, as the store reports them: the oracle learns of
    * each, then its notification goes out — to one node, or to every node with expiry-dup, late
@@ -315,13 +292,12 @@ class Simulation implements ActorHost {
         const delayMs = faults.has('expiry-delay')
           ? this.prng.below(FAULT_PLAN.expiryDelayMaxMs)
           : 0;
-        const incarnation = this.incarnations[node.id - 1];
-        this.after(delayMs, 'expiry_notification', async () => {
-          if (this.incarnations[node.id - 1] !== incarnation) return;
-          const outcome = await node.endExpiredSession(teacher);
-          const said =
-            'code' in outcome ? outcome.code : outcome.ended ? 'ended' : 'nothing to end';
-          this.logLine(`n${node.id} expiry of ${teacher.userId}: ${said}`);
+        // The notification went to this process: if it dies meanwhile, the message dies too.
+        const { incarnation } = node;
+        this.after(delayMs, 'expiry_notification', () => {
+          if (node.incarnation !== incarnation) return;
+          this.logLine(`n${node.id} hears the expiry of ${teacher.userId}`);
+          node.notifyExpired(teacher);
         });
       }
     }
@@ -372,25 +348,28 @@ class Simulation implements ActorHost {
     const live = this.nodes.filter((node) => node.up);
     if (live.length === 0) return;
     const node = this.prng.pick(live);
-    this.incarnations[node.id - 1] = (this.incarnations[node.id - 1] ?? 0) + 1;
-    const vanished = node.crash();
+    const vanished = [...this.owners.keys()].filter((sid) => node.holds(sid));
+    node.crash();
+    // Its sockets vanish from every room with it, and nothing else happens.
+    for (const sid of vanished) this.notifier.disconnect(sid);
     this.oracle.nodeAvailable(false);
     this.logLine(`n${node.id} crashed with ${vanished.length} sockets`);
     for (const sid of vanished) this.owners.get(sid)?.vanished(sid);
     const [shortest, longest] = FAULT_PLAN.crashDownMs;
-    this.after(this.prng.between(shortest, longest), 'node_restart', () => {
-      node.restart();
+    this.after(this.prng.between(shortest, longest), 'node_restart', async () => {
       this.oracle.nodeAvailable(true);
       this.logLine(`n${node.id} restarted`);
-      // The runtime sweeps once at start-up.
-      this.startLoops(node, this.nowMs());
+      await node.start();
     });
   }
 
   // ── the run ────────────────────────────────────────────────────────────────────────────────
 
   async run(): Promise<SimReport> {
-    for (const node of this.nodes) this.startLoops(node, this.prng.below(SWEEP_INTERVAL_MS));
+    // Nodes come up a little apart, so that their loops do not tick in step.
+    for (const node of this.nodes) {
+      this.at(this.prng.below(SWEEP_INTERVAL_MS), 'node_start', () => node.start());
+    }
     const cycle = () => this.after(EXPIRY_CYCLE_MS, 'expiry_cycle', cycle);
     this.after(EXPIRY_CYCLE_MS, 'expiry_cycle', cycle);
     this.planFaults();
@@ -398,13 +377,17 @@ class Simulation implements ActorHost {
 
     const readStatus = async (lessonId: Id) => (await this.database.findLesson(lessonId))?.status;
     let violation: SimViolation | null = null;
+    // Node timers re-arm themselves for ever: the run ends at its duration, not when they stop.
     for (let step = this.agenda.next(); step !== undefined; step = this.agenda.next()) {
+      if (step.atMs > this.startMs + this.endMs) break;
       this.clock.advance(step.atMs - this.clock.nowMs());
       this.steps += 1;
       increment(this.stepsByKind, step.kind);
       this.drainExpiries();
+      // A step is over once every node is quiet again: what the step set off has run its course.
       const running = Promise.resolve()
         .then(() => step.run())
+        .then(() => Promise.all(this.nodes.map((node) => node.idle())))
         .then(() => true);
       const finished = await Promise.race([running, this.macrotaskBoundary()]);
       if (!finished) this.logLine(`step ${this.steps} (${step.kind}) never finished`);

@@ -5,16 +5,27 @@ import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
 import { InMemoryLessonRepository } from './adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from './adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from './adapters/in-memory/in-memory-presence-store.js';
-import { InMemorySessionExpiryFeed } from './adapters/in-memory/in-memory-session-expiry-feed.js';
+import {
+  EMBEDDED_EXPIRY_TICK_MS,
+  InMemorySessionExpiryFeed,
+} from './adapters/in-memory/in-memory-session-expiry-feed.js';
 import { JoseTokenVerifier, type JwtSettings } from './adapters/jwt/jose-token-verifier.js';
 import { RandomIdSource } from './adapters/system/random-id-source.js';
 import { SystemClock } from './adapters/system/system-clock.js';
+import { SystemScheduler } from './adapters/system/system-scheduler.js';
+import {
+  ClassroomNode,
+  type NodeObserver,
+  type NodeUseCases,
+} from './application/node/classroom-node.js';
+import type { RateLimit } from './application/node/token-bucket.js';
 import type { Analytics } from './application/ports/analytics.js';
 import type { Clock } from './application/ports/clock.js';
 import type { IdSource } from './application/ports/id-source.js';
 import type { LessonRepository } from './application/ports/lesson-repository.js';
 import type { PresenceStore } from './application/ports/presence-store.js';
 import type { RealtimeNotifier } from './application/ports/realtime-notifier.js';
+import type { Scheduler } from './application/ports/scheduler.js';
 import type { SessionExpiryFeed } from './application/ports/session-expiry-feed.js';
 import type { TokenVerifier } from './application/ports/token-verifier.js';
 import { DEFAULT_TIMINGS, type Timings } from './application/settings.js';
@@ -28,39 +39,71 @@ import { RefreshPresence } from './application/use-cases/refresh-presence.js';
 import { SetStudentName } from './application/use-cases/set-student-name.js';
 import { SweepOverdueSessions } from './application/use-cases/sweep-overdue-sessions.js';
 
-/** Everything the service is made of: ports with their adapters, and the use cases. */
-export interface Services {
+/** Where presence lives, and what tells of its expired sessions: always chosen together. */
+export interface PresenceBackend {
+  readonly store: PresenceStore;
+  readonly expiryFeed: SessionExpiryFeed;
+}
+
+/** Every port of the core, by the adapter that serves it. */
+export interface Adapters {
   readonly clock: Clock;
   readonly ids: IdSource;
-  readonly timings: Timings;
-  readonly presence: PresenceStore;
+  readonly scheduler: Scheduler;
+  readonly presence: PresenceBackend;
   readonly lessons: LessonRepository;
-  readonly notifier: RealtimeNotifier;
   readonly analytics: Analytics;
   readonly tokens: TokenVerifier;
-  readonly expiryFeed: SessionExpiryFeed;
-  readonly connectClient: ConnectClient;
-  readonly disconnectClient: DisconnectClient;
-  readonly joinLesson: JoinLesson;
-  readonly logout: Logout;
-  readonly forceLogout: ForceLogout;
-  readonly setStudentName: SetStudentName;
-  readonly endExpiredSession: EndExpiredSession;
-  readonly sweepOverdueSessions: SweepOverdueSessions;
-  readonly refreshPresence: RefreshPresence;
+  readonly notifier: RealtimeNotifier;
+}
+
+/** Everything a node is made of: its adapters, its use cases (by what they do) and the node. */
+export interface Services extends Adapters, NodeUseCases {
+  readonly timings: Timings;
+  readonly node: ClassroomNode;
+}
+
+/**
+ * A built node: every service a singleton, looked up by name with `resolve`. Whatever holds one
+ * names it by this type, so that the DI container stays a detail of the composition root.
+ */
+export type BuiltNode = DependencyContainer;
+
+/** Use cases a caller wraps or replaces: given the one built here, it returns the one to use. */
+export type UseCaseDecorators = {
+  readonly [K in keyof NodeUseCases]?: (built: NodeUseCases[K]) => NodeUseCases[K];
+};
+
+export interface NodeOptions {
+  /** The default token verifier's settings (HS256 secret, JWKS, issuer, audience). */
+  readonly jwt: JwtSettings;
+  readonly timings?: Partial<Timings>;
+  /** SWEEP_INTERVAL_S. */
+  readonly sweepIntervalS?: number;
+  readonly rateLimit?: RateLimit;
+  /** How many overdue sessions one sweep ends at most. */
+  readonly sweepBatchSize?: number;
+  /**
+   * Replaces embedded defaults: production passes Redis, PostgreSQL, Mixpanel and the Socket.IO
+   * notifier; the simulator its virtual time and shared in-memory adapters; tests what they fake.
+   */
+  readonly adapters?: Partial<Adapters>;
+  /** Wraps or replaces use cases: the simulator observes session ends, tests plant broken ones. */
+  readonly useCases?: UseCaseDecorators;
+  readonly observer?: NodeObserver;
 }
 
 /** One explicit token per service: nothing relies on emitted decorator metadata (STACK trap 1). */
-export const TOKENS: { readonly [K in keyof Services]: symbol } = {
+const TOKENS: { readonly [K in keyof Services]: symbol } = {
   clock: Symbol('clock'),
   ids: Symbol('ids'),
-  timings: Symbol('timings'),
+  scheduler: Symbol('scheduler'),
   presence: Symbol('presence'),
   lessons: Symbol('lessons'),
-  notifier: Symbol('notifier'),
   analytics: Symbol('analytics'),
   tokens: Symbol('tokens'),
-  expiryFeed: Symbol('expiryFeed'),
+  notifier: Symbol('notifier'),
+  timings: Symbol('timings'),
   connectClient: Symbol('connectClient'),
   disconnectClient: Symbol('disconnectClient'),
   joinLesson: Symbol('joinLesson'),
@@ -70,125 +113,121 @@ export const TOKENS: { readonly [K in keyof Services]: symbol } = {
   endExpiredSession: Symbol('endExpiredSession'),
   sweepOverdueSessions: Symbol('sweepOverdueSessions'),
   refreshPresence: Symbol('refreshPresence'),
+  node: Symbol('node'),
 };
 
-export interface ContainerOptions {
-  readonly jwt: JwtSettings;
-  readonly timings?: Partial<Timings>;
-  /** How many overdue sessions one sweep ends at most. */
-  readonly sweepBatchSize?: number;
-  /** Replaces any default: production passes Redis/PostgreSQL adapters, tests a virtual clock. */
-  readonly overrides?: Partial<Services>;
-}
-
+const DEFAULT_SWEEP_INTERVAL_S = 5;
 const DEFAULT_SWEEP_BATCH_SIZE = 100;
+const DEFAULT_RATE_LIMIT: RateLimit = { perS: 20, burst: 40 };
 
-export function resolve<K extends keyof Services>(
-  services: DependencyContainer,
-  key: K,
-): Services[K] {
+export function resolve<K extends keyof Services>(services: BuiltNode, key: K): Services[K] {
   return services.resolve<Services[K]>(TOKENS[key]);
 }
 
 /**
- * The one place that knows every adapter. Defaults are the embedded mode (in-memory store and
- * database with the demo school, in-memory analytics and notifier, system clock and random ids);
- * `overrides` replaces any service, and everything built on it gets the replacement. Every
- * service is a singleton of the returned container.
+ * The one place that knows every adapter, and the one way a node is built — by `classroom serve`
+ * (embedded or production adapters), by the simulator and by the tests. Defaults are the embedded
+ * mode: the in-memory store ticking its own expiries, the demo school, in-memory analytics and
+ * notifier, the system clock, timers and random ids. Every service is a singleton of the returned
+ * container, and everything built on a replaced adapter gets the replacement.
  */
-export function buildContainer(options: ContainerOptions): DependencyContainer {
+export function buildNode(options: NodeOptions): BuiltNode {
   const services = container.createChildContainer();
   const timings: Timings = { ...DEFAULT_TIMINGS, ...options.timings };
-  const batchSize = options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE;
   const get = <K extends keyof Services>(key: K) => resolve(services, key);
+  const decorate = <K extends keyof NodeUseCases>(key: K, built: NodeUseCases[K]) =>
+    options.useCases?.[key]?.(built) ?? built;
 
-  const defaults: { readonly [K in keyof Services]: () => Services[K] } = {
+  const adapters: { readonly [K in keyof Adapters]: () => Adapters[K] } = {
     clock: () => new SystemClock(),
     ids: () => new RandomIdSource(),
-    timings: () => timings,
-    presence: () => new InMemoryPresenceStore(get('clock')),
+    scheduler: () => new SystemScheduler(),
+    presence: () => {
+      const store = new InMemoryPresenceStore(get('clock'));
+      const expiryFeed = new InMemorySessionExpiryFeed(store, {
+        scheduler: get('scheduler'),
+        tickMs: EMBEDDED_EXPIRY_TICK_MS,
+      });
+      return { store, expiryFeed };
+    },
     lessons: () => new InMemoryLessonRepository(demoSeed()),
-    notifier: () => new InMemoryNotifier(),
     analytics: () => new InMemoryAnalytics(),
     tokens: () => new JoseTokenVerifier(options.jwt),
-    expiryFeed: () => {
-      const presence = get('presence');
-      if (!(presence instanceof InMemoryPresenceStore)) {
-        throw new Error('A presence store other than the in-memory one needs its own expiryFeed');
-      }
-      return new InMemorySessionExpiryFeed(presence);
-    },
+    notifier: () => new InMemoryNotifier(),
+  };
+  const core = () => ({
+    presence: get('presence').store,
+    notifier: get('notifier'),
+    clock: get('clock'),
+    timings,
+  });
+  const useCases: { readonly [K in keyof NodeUseCases]: () => NodeUseCases[K] } = {
     connectClient: () =>
       new ConnectClient({
-        presence: get('presence'),
-        notifier: get('notifier'),
+        ...core(),
         analytics: get('analytics'),
         tokens: get('tokens'),
-        clock: get('clock'),
         ids: get('ids'),
-        timings: get('timings'),
       }),
     disconnectClient: () =>
-      new DisconnectClient({
-        presence: get('presence'),
-        notifier: get('notifier'),
-        analytics: get('analytics'),
-        clock: get('clock'),
-        ids: get('ids'),
-        timings: get('timings'),
-      }),
-    joinLesson: () =>
-      new JoinLesson({
-        presence: get('presence'),
-        lessons: get('lessons'),
-        notifier: get('notifier'),
-        clock: get('clock'),
-        timings: get('timings'),
-      }),
-    logout: () => new Logout({ presence: get('presence'), notifier: get('notifier') }),
-    forceLogout: () =>
-      new ForceLogout({
-        presence: get('presence'),
-        notifier: get('notifier'),
-        timings: get('timings'),
-      }),
-    setStudentName: () =>
-      new SetStudentName({
-        presence: get('presence'),
-        lessons: get('lessons'),
-        notifier: get('notifier'),
-        clock: get('clock'),
-      }),
-    endExpiredSession: () =>
-      new EndExpiredSession({
-        presence: get('presence'),
-        lessons: get('lessons'),
-        notifier: get('notifier'),
-        clock: get('clock'),
-        timings: get('timings'),
-      }),
+      new DisconnectClient({ ...core(), analytics: get('analytics'), ids: get('ids') }),
+    joinLesson: () => new JoinLesson({ ...core(), lessons: get('lessons') }),
+    logout: () => new Logout(core()),
+    forceLogout: () => new ForceLogout(core()),
+    setStudentName: () => new SetStudentName({ ...core(), lessons: get('lessons') }),
+    endExpiredSession: () => new EndExpiredSession({ ...core(), lessons: get('lessons') }),
     sweepOverdueSessions: () =>
       new SweepOverdueSessions({
-        presence: get('presence'),
+        presence: get('presence').store,
         endExpiredSession: get('endExpiredSession'),
         clock: get('clock'),
-        batchSize,
+        batchSize: options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE,
       }),
-    refreshPresence: () =>
-      new RefreshPresence({
-        presence: get('presence'),
-        notifier: get('notifier'),
-        clock: get('clock'),
-        timings: get('timings'),
-      }),
+    refreshPresence: () => new RefreshPresence(core()),
   };
 
-  const overrides: Partial<Services> = options.overrides ?? {};
-  const register = <K extends keyof Services>(key: K) => {
-    const override = overrides[key];
-    if (override !== undefined) services.register(TOKENS[key], { useValue: override });
-    else services.register(TOKENS[key], { useFactory: instanceCachingFactory(defaults[key]) });
+  const given: Partial<Adapters> = options.adapters ?? {};
+  const registerAdapter = <K extends keyof Adapters>(key: K) => {
+    const adapter = given[key];
+    if (adapter !== undefined) services.register(TOKENS[key], { useValue: adapter });
+    else services.register(TOKENS[key], { useFactory: instanceCachingFactory(adapters[key]) });
   };
-  for (const key of Object.keys(defaults) as (keyof Services)[]) register(key);
+  const registerUseCase = <K extends keyof NodeUseCases>(key: K) => {
+    services.register(TOKENS[key], {
+      useFactory: instanceCachingFactory(() => decorate(key, useCases[key]())),
+    });
+  };
+  for (const key of Object.keys(adapters) as (keyof Adapters)[]) registerAdapter(key);
+  for (const key of Object.keys(useCases) as (keyof NodeUseCases)[]) registerUseCase(key);
+  services.register(TOKENS.timings, { useValue: timings });
+  services.register(TOKENS.node, {
+    useFactory: instanceCachingFactory(
+      () =>
+        new ClassroomNode({
+          useCases: {
+            connectClient: get('connectClient'),
+            disconnectClient: get('disconnectClient'),
+            joinLesson: get('joinLesson'),
+            logout: get('logout'),
+            forceLogout: get('forceLogout'),
+            setStudentName: get('setStudentName'),
+            endExpiredSession: get('endExpiredSession'),
+            sweepOverdueSessions: get('sweepOverdueSessions'),
+            refreshPresence: get('refreshPresence'),
+          },
+          presence: get('presence').store,
+          expiryFeed: get('presence').expiryFeed,
+          notifier: get('notifier'),
+          clock: get('clock'),
+          scheduler: get('scheduler'),
+          settings: {
+            rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+            sweepIntervalMs: (options.sweepIntervalS ?? DEFAULT_SWEEP_INTERVAL_S) * 1000,
+            presenceRefreshMs: (timings.presenceTtlS * 1000) / 3,
+          },
+          ...(options.observer === undefined ? {} : { observer: options.observer }),
+        }),
+    ),
+  });
   return services;
 }

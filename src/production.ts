@@ -7,17 +7,14 @@ import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
 import { MikroOrmLessonRepository } from './adapters/mikro-orm/mikro-orm-lesson-repository.js';
 import { openOrm } from './adapters/mikro-orm/orm.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
-import {
-  createRedisClient,
-  isRedisUnavailable,
-  writeCoalescer,
-} from './adapters/redis/redis-clients.js';
+import { ClusterPublisher } from './adapters/redis/cluster-publisher.js';
+import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
 import {
   missingExpiryFlags,
   RedisSessionExpiryFeed,
 } from './adapters/redis/redis-session-expiry-feed.js';
-import type { Services } from './composition-root.js';
+import type { Adapters } from './composition-root.js';
 import type { Config } from './config.js';
 import type { StartOptions } from './runtime.js';
 
@@ -33,7 +30,7 @@ export async function productionOptions(
   logger: Logger,
   metrics: ServiceMetrics,
 ): Promise<StartOptions> {
-  const overrides: { -readonly [K in keyof Services]?: Services[K] } = {};
+  const adapters: { -readonly [K in keyof Adapters]?: Adapters[K] } = {};
   const readiness: ReadinessCheck[] = [];
   const closers: Array<() => Promise<void>> = [];
   let socketAdapter: StartOptions['socketAdapter'];
@@ -42,8 +39,7 @@ export async function productionOptions(
     const { redisUrl, redisKeyPrefix: keyPrefix } = config;
     const redis = createRedisClient(redisUrl, { name: 'classroom-presence', logger });
     const feed = new RedisSessionExpiryFeed({ redisUrl, keyPrefix, logger });
-    overrides.presence = new RedisPresenceStore(redis, { keyPrefix });
-    overrides.expiryFeed = feed;
+    adapters.presence = { store: new RedisPresenceStore(redis, { keyPrefix }), expiryFeed: feed };
     socketAdapter = clusterAdapter(redisUrl, keyPrefix, logger, closers);
     readiness.push(
       { name: 'redis', check: async () => ({ ok: (await redis.ping()) === 'PONG' }) },
@@ -61,7 +57,7 @@ export async function productionOptions(
 
   if (config.databaseUrl !== null) {
     const orm = await openOrm({ databaseUrl: config.databaseUrl, logger });
-    overrides.lessons = new MikroOrmLessonRepository(orm);
+    adapters.lessons = new MikroOrmLessonRepository(orm);
     readiness.push({
       name: 'database',
       check: async () => {
@@ -80,16 +76,16 @@ export async function productionOptions(
       logger: logger.child({ component: 'mixpanel' }),
       registry: metrics.registry,
     });
-    overrides.analytics = analytics;
+    adapters.analytics = analytics;
     // First among the closers: the queue is flushed while the network is surely still there.
     closers.unshift(() => analytics.close());
   } else if (config.mode === 'production') {
     // Analytics off: a small in-memory buffer that nobody sends anywhere.
-    overrides.analytics = new InMemoryAnalytics(0);
+    adapters.analytics = new InMemoryAnalytics(0);
   }
 
   return {
-    overrides,
+    adapters,
     readiness,
     closers,
     metrics,
@@ -134,17 +130,6 @@ function clusterAdapter(
 ): StartOptions['socketAdapter'] {
   const log = logger.child({ component: 'socket-adapter' });
   const pub = createRedisClient(redisUrl, { name: 'classroom-socket-pub', logger });
-  // The adapter publishes without handling a rejection; during a Redis outage that would be an
-  // unhandled rejection and end the process. A lost broadcast is what an outage means anyway.
-  const publish = pub.publish.bind(pub);
-  const coalesce = writeCoalescer(pub);
-  pub.publish = ((channel: string, message: string) => {
-    coalesce();
-    return publish(channel, message).catch((error: unknown) => {
-      log.warn({ err: error }, 'a cluster broadcast was lost: Redis is unavailable');
-      return 0;
-    });
-  }) as typeof pub.publish;
   // Subscriptions are re-established by ioredis after every reconnect.
   const sub = new Redis(redisUrl, { connectionName: 'classroom-socket-sub' });
   sub.on('error', (error: Error) => log.debug({ err: error }, 'cluster subscriber error'));
@@ -152,5 +137,5 @@ function clusterAdapter(
     pub.disconnect();
     sub.disconnect();
   });
-  return createAdapter(pub, sub, { key: `${keyPrefix}socket.io` });
+  return createAdapter(new ClusterPublisher(pub, log), sub, { key: `${keyPrefix}socket.io` });
 }

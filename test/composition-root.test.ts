@@ -6,9 +6,10 @@ import { InMemoryPresenceStore } from '../src/adapters/in-memory/in-memory-prese
 import { InMemorySessionExpiryFeed } from '../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../src/adapters/jwt/sign-access-token.js';
 import { SystemClock } from '../src/adapters/system/system-clock.js';
-import type { PresenceStore } from '../src/application/ports/presence-store.js';
+import { SystemScheduler } from '../src/adapters/system/system-scheduler.js';
+import { ClassroomNode } from '../src/application/node/classroom-node.js';
 import { DEFAULT_TIMINGS } from '../src/application/settings.js';
-import { buildContainer, resolve, TOKENS } from '../src/composition-root.js';
+import { buildNode, resolve, type Services } from '../src/composition-root.js';
 
 const jwt = { secret: 'composition-root-test-secret' };
 
@@ -22,12 +23,37 @@ const teacherToken = (sub: string) =>
     nowS: Math.floor(Date.now() / 1000),
   });
 
-describe('buildContainer', () => {
-  it('builds the embedded mode by default: in-memory adapters, the demo school, the system clock', async () => {
-    const services = buildContainer({ jwt });
+/** Every service a built node has, by name. */
+const SERVICES: ReadonlyArray<keyof Services> = [
+  'clock',
+  'ids',
+  'scheduler',
+  'presence',
+  'lessons',
+  'analytics',
+  'tokens',
+  'notifier',
+  'timings',
+  'connectClient',
+  'disconnectClient',
+  'joinLesson',
+  'logout',
+  'forceLogout',
+  'setStudentName',
+  'endExpiredSession',
+  'sweepOverdueSessions',
+  'refreshPresence',
+  'node',
+];
+
+describe('buildNode', () => {
+  it('builds the embedded mode by default: in-memory adapters, the demo school, system time', async () => {
+    const services = buildNode({ jwt });
     expect(resolve(services, 'clock')).toBeInstanceOf(SystemClock);
-    expect(resolve(services, 'presence')).toBeInstanceOf(InMemoryPresenceStore);
-    expect(resolve(services, 'expiryFeed')).toBeInstanceOf(InMemorySessionExpiryFeed);
+    expect(resolve(services, 'scheduler')).toBeInstanceOf(SystemScheduler);
+    expect(resolve(services, 'presence').store).toBeInstanceOf(InMemoryPresenceStore);
+    expect(resolve(services, 'presence').expiryFeed).toBeInstanceOf(InMemorySessionExpiryFeed);
+    expect(resolve(services, 'node')).toBeInstanceOf(ClassroomNode);
     expect(resolve(services, 'notifier')).toBeInstanceOf(InMemoryNotifier);
     expect(resolve(services, 'analytics')).toBeInstanceOf(InMemoryAnalytics);
     expect(await resolve(services, 'lessons').findLesson('lesson-math')).toMatchObject({
@@ -36,21 +62,19 @@ describe('buildContainer', () => {
     expect(resolve(services, 'timings')).toEqual(DEFAULT_TIMINGS);
   });
 
-  it('registers one token per service and keeps one instance of each', () => {
-    const services = buildContainer({ jwt });
-    for (const key of Object.keys(TOKENS) as (keyof typeof TOKENS)[]) {
-      expect(resolve(services, key)).toBe(resolve(services, key));
-    }
+  it('registers every service and keeps one instance of each', () => {
+    const services = buildNode({ jwt });
+    for (const key of SERVICES) expect(resolve(services, key)).toBe(resolve(services, key));
   });
 
   it('shares nothing between two containers', () => {
-    const first = buildContainer({ jwt });
-    const second = buildContainer({ jwt });
+    const first = buildNode({ jwt });
+    const second = buildNode({ jwt });
     expect(resolve(first, 'presence')).not.toBe(resolve(second, 'presence'));
   });
 
   it('merges partial timings over the defaults', () => {
-    const services = buildContainer({ jwt, timings: { presenceTtlS: 5 } });
+    const services = buildNode({ jwt, timings: { presenceTtlS: 5 } });
     expect(resolve(services, 'timings')).toEqual({ ...DEFAULT_TIMINGS, presenceTtlS: 5 });
   });
 
@@ -58,10 +82,11 @@ describe('buildContainer', () => {
     const clock = new VirtualClock();
     const presence = new InMemoryPresenceStore(clock);
     const notifier = new InMemoryNotifier();
-    const services = buildContainer({
+    const expiryFeed = new InMemorySessionExpiryFeed(presence);
+    const services = buildNode({
       jwt,
       timings: { presenceTtlS: 5 },
-      overrides: { clock, presence, notifier },
+      adapters: { clock, presence: { store: presence, expiryFeed }, notifier },
     });
     notifier.connect('manager');
     await notifier.join('manager', { kind: 'org_managers', orgId: 'demo-org' });
@@ -79,12 +104,12 @@ describe('buildContainer', () => {
     expect(notifier.takeDelivered()).toEqual([
       { sid: 'manager', event: { name: 'teacher_connect', payload: { user_id: 't-ada' } } },
     ]);
-    expect(resolve(services, 'expiryFeed')).toBeInstanceOf(InMemorySessionExpiryFeed);
+    expect(resolve(services, 'presence').expiryFeed).toBe(expiryFeed);
   });
 
   it('ends at most sweepBatchSize sessions per sweep', async () => {
     const clock = new VirtualClock();
-    const services = buildContainer({ jwt, sweepBatchSize: 1, overrides: { clock } });
+    const services = buildNode({ jwt, sweepBatchSize: 1, adapters: { clock } });
     for (const [sid, teacher] of [
       ['sid-1', 't-ada'],
       ['sid-2', 't-grace'],
@@ -101,10 +126,27 @@ describe('buildContainer', () => {
     expect(await sweep.execute()).toBe(0);
   });
 
-  it('asks for an expiry feed when the presence store is not the in-memory one', () => {
-    // Only the type matters here: the default feed can watch nothing but the in-memory store.
-    const presence = {} as PresenceStore;
-    const services = buildContainer({ jwt, overrides: { presence } });
-    expect(() => resolve(services, 'expiryFeed')).toThrow(/needs its own expiryFeed/);
+  it('wraps a use case for whoever asks, and everything built on it gets the wrapped one', async () => {
+    const clock = new VirtualClock();
+    const ended: string[] = [];
+    const services = buildNode({
+      jwt,
+      adapters: { clock },
+      useCases: {
+        endExpiredSession: (built) => ({
+          execute: async (teacher) => {
+            ended.push(teacher.userId);
+            return built.execute(teacher);
+          },
+        }),
+      },
+    });
+    await resolve(services, 'connectClient').execute({
+      sid: 'sid-1',
+      handshake: { role: 'teacher', orgId: 'demo-org', token: await teacherToken('t-ada') },
+    });
+    clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000);
+    expect(await resolve(services, 'sweepOverdueSessions').execute()).toBe(1);
+    expect(ended).toEqual(['t-ada']);
   });
 });

@@ -7,10 +7,10 @@ import { VirtualClock } from '../sim/virtual-clock.js';
 import { DEMO } from '../src/adapters/in-memory/demo-data.js';
 import { InMemoryLessonRepository } from '../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryPresenceStore } from '../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemorySessionExpiryFeed } from '../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../src/adapters/jwt/sign-access-token.js';
 import { SystemClock } from '../src/adapters/system/system-clock.js';
 import type { SessionExpiryFeed } from '../src/application/ports/session-expiry-feed.js';
-import type { SweepOverdueSessions } from '../src/application/use-cases/sweep-overdue-sessions.js';
 import { resolve } from '../src/composition-root.js';
 import { type Config, loadConfig } from '../src/config.js';
 import type { Role } from '../src/domain/clients.js';
@@ -35,6 +35,12 @@ async function start(env: NodeJS.ProcessEnv = {}, options: StartOptions = {}) {
 
 /** A feed that never reports an expiry, like Redis with notifications switched off. */
 const silentFeed: SessionExpiryFeed = { start: async () => {}, stop: async () => {} };
+
+/** The embedded store, its expiries heard by nobody when `silent`. */
+function embeddedPresence({ silent }: { silent: boolean }) {
+  const store = new InMemoryPresenceStore(new SystemClock());
+  return { store, expiryFeed: silent ? silentFeed : new InMemorySessionExpiryFeed(store) };
+}
 
 async function connectAs(
   service: RunningService,
@@ -157,7 +163,7 @@ describe('startService in embedded mode', () => {
     const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
     await joinMath(teacher, 't-ada', 'teacher');
     await service.close();
-    const presence = resolve(service.container, 'presence') as InMemoryPresenceStore;
+    const presence = resolve(service.container, 'presence').store as InMemoryPresenceStore;
     expect(presence.dump()['alive:org_demo-org_user_t-ada']).toMatchObject({ state: 'disconnect' });
   });
 
@@ -190,7 +196,10 @@ describe('the background loops', () => {
       refreshed.push(...input.teachers.map(({ socket }) => socket.identity.userId));
       return refreshTeachers(input);
     };
-    const { config, service } = await start({ PRESENCE_TTL_S: '1' }, { overrides: { presence } });
+    const { config, service } = await start(
+      { PRESENCE_TTL_S: '1' },
+      { adapters: { presence: { store: presence, expiryFeed: silentFeed } } },
+    );
     const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
     const aliveKey = 'alive:org_demo-org_user_t-ada';
     // Three refreshes at a third of the TTL each take the teacher past the first TTL.
@@ -203,12 +212,8 @@ describe('the background loops', () => {
   it('end a session at the end of its grace period through the in-memory expiry feed', async () => {
     const { config, service } = await start(
       { DISCONNECT_GRACE_S: '1', SWEEP_INTERVAL_S: '600' },
-      {
-        // No sweep at all, so only the expiry feed can end the session.
-        overrides: {
-          sweepOverdueSessions: { execute: async () => 0 } as unknown as SweepOverdueSessions,
-        },
-      },
+      // No sweep at all, so only the expiry feed can end the session.
+      { useCases: { sweepOverdueSessions: () => ({ execute: async () => 0 }) } },
     );
     const { loggedOut } = await teacherLeavesTheLesson(service, config);
     expect(await loggedOut).toEqual({ user_id: 't-ada' });
@@ -218,7 +223,7 @@ describe('the background loops', () => {
   it('end a session right after its grace through the deadline timer, without waiting for the sweep interval', async () => {
     const { config, service } = await start(
       { DISCONNECT_GRACE_S: '1', SWEEP_INTERVAL_S: '600' },
-      { overrides: { expiryFeed: silentFeed } },
+      { adapters: { presence: embeddedPresence({ silent: true }) } },
     );
     const { loggedOut, leftAtMs } = await teacherLeavesTheLesson(service, config);
     expect(await loggedOut).toEqual({ user_id: 't-ada' });
@@ -247,7 +252,7 @@ describe('the background loops', () => {
     clock.advance(61_000);
     await start(
       { SWEEP_INTERVAL_S: '600' },
-      { overrides: { clock, presence, lessons, expiryFeed: silentFeed } },
+      { adapters: { clock, presence: { store: presence, expiryFeed: silentFeed }, lessons } },
     );
     await expect
       .poll(() => lessons.snapshot().lessons[0]?.status, { timeout: 2_000 })
@@ -267,9 +272,12 @@ describe('the background loops', () => {
     );
     const presence = new InMemoryPresenceStore(new SystemClock());
     presence.setAvailable(false);
-    const { service } = await start({}, { logger, overrides: { presence } });
+    const { service } = await start(
+      {},
+      { logger, adapters: { presence: { store: presence, expiryFeed: silentFeed } } },
+    );
     await expect
-      .poll(() => lines.some((line) => line.includes('background task postponed')))
+      .poll(() => lines.some((line) => line.includes('a dependency is unavailable')))
       .toBe(true);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
   });

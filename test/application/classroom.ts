@@ -1,5 +1,6 @@
 import { SequentialIdSource } from '../../sim/sequential-id-source.js';
 import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualScheduler } from '../../sim/virtual-scheduler.js';
 import { DEMO, demoSeed } from '../../src/adapters/in-memory/demo-data.js';
 import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analytics.js';
 import {
@@ -10,18 +11,25 @@ import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifie
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
+import type { NodeObserver } from '../../src/application/node/classroom-node.js';
+import type { RateLimit } from '../../src/application/node/token-bucket.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
 import type { SocketOf, TeacherPresence } from '../../src/application/ports/presence-store.js';
 import type { Timings } from '../../src/application/settings.js';
 import type { Handshake } from '../../src/application/use-cases/connect-client.js';
-import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
+import {
+  buildNode,
+  resolve,
+  type Services,
+  type UseCaseDecorators,
+} from '../../src/composition-root.js';
 import type { Role } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 
 /**
- * The service wired as in production, on in-memory adapters and a virtual clock, with the steps
- * the socket gateway takes around each use case. Tokens are real: signed with a test secret and
- * checked by the real JoseTokenVerifier (which reads the real clock for `exp`).
+ * The service wired as in production, on in-memory adapters and virtual time: the real node admits
+ * and disconnects sockets, and the use cases can be run one by one. Tokens are real: signed with a
+ * test secret and checked by the real JoseTokenVerifier (which reads the real clock for `exp`).
  */
 export const SECRET = 'application-tests-secret';
 export const ORG = DEMO.orgId;
@@ -65,40 +73,56 @@ export function token(
 }
 
 export function classroom(
-  options: { seed?: LessonSeed; timings?: Partial<Timings>; lessons?: LessonRepository } = {},
+  options: {
+    seed?: LessonSeed;
+    timings?: Partial<Timings>;
+    lessons?: LessonRepository;
+    sweepIntervalS?: number;
+    rateLimit?: RateLimit;
+    observer?: NodeObserver;
+    useCases?: UseCaseDecorators;
+  } = {},
 ) {
   const clock = new VirtualClock();
+  const scheduler = new VirtualScheduler(clock);
   const presence = new InMemoryPresenceStore(clock);
+  // Ticked by the tests, so that they decide when expiries are heard.
   const expiryFeed = new InMemorySessionExpiryFeed(presence);
   const database = new InMemoryLessonRepository(options.seed ?? demoSeed());
   const forcedOut: string[] = [];
   const notifier = new InMemoryNotifier({ disconnect: (sid) => forcedOut.push(sid) });
   const analytics = new InMemoryAnalytics();
-  const services = buildContainer({
+  const services = buildNode({
     jwt: { secret: SECRET },
     timings: options.timings,
-    overrides: {
+    sweepIntervalS: options.sweepIntervalS,
+    rateLimit: options.rateLimit,
+    observer: options.observer,
+    useCases: options.useCases,
+    adapters: {
       clock,
+      scheduler,
       ids: new SequentialIdSource('insert'),
-      presence,
-      expiryFeed,
+      presence: { store: presence, expiryFeed },
       lessons: options.lessons ?? database,
       notifier,
       analytics,
     },
   });
   const use = <K extends keyof Services>(key: K): Services[K] => resolve(services, key);
+  const node = use('node');
 
-  /** The gateway's handshake: the socket exists, ConnectClient decides, a refusal drops it. */
+  /** Session epochs of the admitted TeacherApps, by sid, for RefreshPresence's input. */
+  const epochs = new Map<string, number>();
+
+  /** A handshake through the node; the transport knows the socket from its first packet on. */
   async function handshake(sid: string, fields: Handshake) {
     notifier.connect(sid);
-    const result = await use('connectClient').execute({ sid, handshake: fields });
+    const result = await node.admit(sid, fields);
     if (!result.ok) notifier.disconnect(sid);
+    else if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
     return result;
   }
-
-  /** Session epochs of the connected TeacherApps, by sid, as the gateway keeps them. */
-  const epochs = new Map<string, number>();
 
   async function connect(sid: string, user: User): Promise<SocketOf> {
     const result = await handshake(sid, {
@@ -108,7 +132,6 @@ export function classroom(
       token: await token(user),
     });
     if (!result.ok) throw new Error(`${user.userId} was refused: ${result.error.code}`);
-    if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
     return result.value.socket;
   }
 
@@ -119,10 +142,10 @@ export function classroom(
     return { socket, epoch };
   }
 
-  /** The gateway's disconnect: the transport leaves the rooms, then DisconnectClient runs. */
-  function disconnect(socket: SocketOf, loggedOut = false) {
+  /** The transport lets the socket go, and the node handles its disconnect. */
+  function disconnect(socket: SocketOf) {
     notifier.disconnect(socket.sid);
-    return use('disconnectClient').execute({ socket, loggedOut });
+    return node.disconnect(socket.sid, 'transport close');
   }
 
   function join(socket: SocketOf, lessonId: Id) {
@@ -145,12 +168,14 @@ export function classroom(
   return {
     teacherPresence,
     clock,
+    scheduler,
     presence,
     expiryFeed,
     database,
     notifier,
     analytics,
     forcedOut,
+    node,
     use,
     handshake,
     connect,

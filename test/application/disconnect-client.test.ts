@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../src/application/errors.js';
+import type { SocketOf } from '../../src/application/ports/presence-store.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
-import { ADA, aliveKey, classroom, LINUS, MATH, ORG, student } from './classroom.js';
+import {
+  ADA,
+  aliveKey,
+  type Classroom,
+  classroom,
+  LINUS,
+  MATH,
+  ORG,
+  student,
+} from './classroom.js';
+
+/** The transport lets the socket go, then DisconnectClient decides; resolves to its decision. */
+function decide(c: Classroom, socket: SocketOf, loggedOut = false) {
+  c.notifier.disconnect(socket.sid);
+  return c.use('disconnectClient').execute({ socket, loggedOut });
+}
+
+const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
+const NOTHING = { lessonId: null, deadlineMs: null };
 
 describe('DisconnectClient', () => {
   it('starts the grace period of a TeacherApp, tells its managers and tracks the lesson', async () => {
@@ -10,9 +29,9 @@ describe('DisconnectClient', () => {
     const ada = await c.joined('ada', ADA, MATH);
     c.heard();
     const nowMs = c.clock.nowMs();
-    expect(await c.disconnect(ada)).toEqual({ lessonId: MATH });
+    expect(await decide(c, ada)).toEqual({ lessonId: MATH, deadlineMs: nowMs + GRACE_MS });
     expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
-    expect(await c.presence.nextDueAtMs()).toBe(nowMs + DEFAULT_TIMINGS.disconnectGraceS * 1000);
+    expect(await c.presence.nextDueAtMs()).toBe(nowMs + GRACE_MS);
     expect(c.heard()).toEqual([['linus', 'teacher_disconnect', { user_id: 't-ada' }]]);
     expect(c.analytics.events).toEqual([
       {
@@ -30,7 +49,11 @@ describe('DisconnectClient', () => {
 
   it('does not track a teacher who was in no lesson', async () => {
     const c = classroom();
-    expect(await c.disconnect(await c.connect('ada', ADA))).toEqual({ lessonId: null });
+    const nowMs = c.clock.nowMs();
+    expect(await decide(c, await c.connect('ada', ADA))).toEqual({
+      lessonId: null,
+      deadlineMs: nowMs + GRACE_MS,
+    });
     expect(c.analytics.events).toEqual([]);
   });
 
@@ -41,7 +64,7 @@ describe('DisconnectClient', () => {
     await c.connect('ada-laptop', ADA);
     c.heard();
     const dueAtMs = await c.presence.nextDueAtMs();
-    expect(await c.disconnect(older)).toEqual({ lessonId: null });
+    expect(await decide(c, older)).toEqual(NOTHING);
     expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
     expect(await c.presence.nextDueAtMs()).toBe(dueAtMs);
     expect(c.heard()).toEqual([]);
@@ -54,7 +77,7 @@ describe('DisconnectClient', () => {
     await c.use('logout').execute({ socket: ada, userId: ADA.userId, orgId: ORG });
     c.heard();
     const before = c.presence.dump();
-    expect(await c.disconnect(ada, true)).toEqual({ lessonId: null });
+    expect(await decide(c, ada, true)).toEqual(NOTHING);
     expect(c.presence.dump()).toEqual(before);
     expect(c.heard()).toEqual([]);
     expect(c.analytics.events).toEqual([]);
@@ -63,7 +86,7 @@ describe('DisconnectClient', () => {
   it('tracks a student leaving a lesson and keeps its directory entry for the lesson TTL', async () => {
     const c = classroom();
     const s1 = await c.joined('s1', student(1), MATH);
-    expect(await c.disconnect(s1)).toEqual({ lessonId: MATH });
+    expect(await decide(c, s1)).toEqual({ lessonId: MATH, deadlineMs: null });
     expect(c.analytics.events.map(({ name, client }) => [name, client])).toEqual([
       ['disconnect', 'student_web'],
     ]);
@@ -76,7 +99,7 @@ describe('DisconnectClient', () => {
   it('lets a ManagerWeb go without a trace', async () => {
     const c = classroom();
     const manager = await c.connect('linus', LINUS);
-    expect(await c.disconnect(manager)).toEqual({ lessonId: null });
+    expect(await decide(c, manager)).toEqual(NOTHING);
     expect(c.presence.dump()).toEqual({});
     expect(c.heard()).toEqual([]);
   });
@@ -85,6 +108,6 @@ describe('DisconnectClient', () => {
     const c = classroom();
     const ada = await c.connect('ada', ADA);
     c.presence.setAvailable(false);
-    await expect(c.disconnect(ada)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(decide(c, ada)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

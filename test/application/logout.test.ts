@@ -18,13 +18,15 @@ describe('Logout', () => {
     await c.connect('linus', LINUS);
     const ada = await c.joined('ada', ADA, MATH);
     c.heard();
-    expect(await c.use('logout').execute({ socket: ada, userId: ADA.userId, orgId: ORG })).toEqual({
-      ok: true,
-      value: {},
-    });
+    expect(
+      await c.node.request(ada.sid, {
+        ok: true,
+        value: { name: 'logout', userId: ADA.userId, orgId: ORG },
+      }),
+    ).toEqual({ ok: true, value: {} });
     expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
     expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
-    await c.disconnect(ada, true);
+    await c.disconnect(ada);
     c.clock.advance((DEFAULT_TIMINGS.presenceTtlS + DEFAULT_TIMINGS.disconnectGraceS) * 1000);
     expect(await c.use('sweepOverdueSessions').execute()).toBe(0);
     expect(await c.database.findLesson(MATH)).toMatchObject({ status: 'active' });

@@ -6,11 +6,12 @@ import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analyt
 import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { DependencyUnavailableError } from '../../src/application/errors.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
-import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
+import { buildNode, resolve, type Services } from '../../src/composition-root.js';
 import type { ClientIdentity } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 import type { Lesson } from '../../src/domain/lesson.js';
@@ -80,7 +81,7 @@ function failingAttendance(
   });
 }
 
-/** The service on scheduled in-memory ports, and the gateway's part around the use cases. */
+/** The node on scheduled in-memory ports, driven as the gateway drives it. */
 function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
   const gate: Gate = { scheduler: null, ran: [] };
   const clock = new VirtualClock();
@@ -95,12 +96,13 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
     },
     disconnect: (sid) => forcedOff.push(sid),
   });
-  const container = buildContainer({
+  const presence = scheduled(store, 'presence', gate);
+  const container = buildNode({
     jwt: { secret: 'unused' },
-    overrides: {
+    adapters: {
       clock,
       ids: new SequentialIdSource('insert'),
-      presence: scheduled(store, 'presence', gate),
+      presence: { store: presence, expiryFeed: new InMemorySessionExpiryFeed(store) },
       lessons: scheduled(
         failingAttendance(database, options.failingAttendance ?? new Set()),
         'lessons',
@@ -112,26 +114,25 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
     },
   });
   const use = <K extends keyof Services>(key: K): Services[K] => resolve(container, key);
+  const node = use('node');
 
-  /** The gateway's handshake; a socket closed meanwhile (forced out) is taken back at once. */
+  /** A handshake as the gateway runs it; a socket closed meanwhile (forced out) is let go. */
   async function connect(
     sid: string,
     identity: Omit<ClientIdentity, 'kind'>,
     productType?: 'manager',
   ) {
     notifier.connect(sid);
-    const result = await use('connectClient').execute({
-      sid,
-      handshake: handshakeOf(identity, productType),
-    });
+    const result = await node.admit(sid, handshakeOf(identity, productType));
     if (!result.ok) notifier.disconnect(sid);
-    else if (!notifier.isConnected(sid)) await disconnect(result.value.socket);
+    else if (!notifier.isConnected(sid)) await node.disconnect(sid, 'transport close');
     return result;
   }
 
-  async function disconnect(socket: SocketOf, loggedOut = false) {
+  /** The transport lets the socket go; the node handles its disconnect. */
+  async function disconnect(socket: SocketOf) {
     notifier.disconnect(socket.sid);
-    await use('disconnectClient').execute({ socket, loggedOut });
+    await node.disconnect(socket.sid, 'transport close');
   }
 
   const join = (socket: SocketOf, lessonId: Id) =>
@@ -169,6 +170,7 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
     gate,
     clock,
     store,
+    node,
     notifier,
     heard,
     forcedOff,
@@ -250,12 +252,8 @@ describe('races between use cases, interleaved at every port call', () => {
             const answer = await s
               .use('forceLogout')
               .execute({ socket: admin.value.socket, userId: TEACHER, orgId: ORG });
-            // The gateways of the forced-out sockets run their disconnects.
-            for (const sid of s.forcedOff.splice(0)) {
-              await s
-                .use('disconnectClient')
-                .execute({ socket: { ...first, sid }, loggedOut: false });
-            }
+            // The nodes holding the forced-out sockets handle their disconnects.
+            for (const sid of s.forcedOff.splice(0)) await s.node.disconnect(sid, 'forced');
             return answer;
           },
           async () => {

@@ -2,13 +2,16 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { SequentialIdSource } from '../../sim/sequential-id-source.js';
 import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualScheduler } from '../../sim/virtual-scheduler.js';
 import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analytics.js';
 import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
-import type { SocketOf, TeacherPresence } from '../../src/application/ports/presence-store.js';
+import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
+import type { ClassroomNode, ClientRequest } from '../../src/application/node/classroom-node.js';
+import type { SocketOf } from '../../src/application/ports/presence-store.js';
 import type { Timings } from '../../src/application/settings.js';
-import { buildContainer, resolve, type Services } from '../../src/composition-root.js';
+import { buildNode, resolve, type Services } from '../../src/composition-root.js';
 import type { ClientIdentity } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 import type { Lesson, LessonStatus } from '../../src/domain/lesson.js';
@@ -16,11 +19,13 @@ import { claimsAsTokens, handshakeOf } from './claims-as-tokens.js';
 import { budget } from './fast-check-budget.js';
 
 /**
- * Model-based tests of the use cases, wired as in production on the in-memory adapters: random
- * sequences of what clients and time do, each checked against a small model of the school — who
- * is online, who is in the grace period until when, who cools down, which lessons run or ended,
- * who sits where. After every command the acknowledgements, every event each client heard, and
- * the database's lesson rows must be what the model says.
+ * Model-based tests of the node and its use cases, wired as in production on the in-memory
+ * adapters and virtual time: random sequences of what clients and time do, each checked against a
+ * small model of the school — who is online, who is in the grace period until when, who cools
+ * down, which lessons run or ended, who sits where. Clients go through the node as the gateway
+ * sends them (admission, requests, disconnects), and time passing runs the node's own background
+ * loops (presence refresh, deadline sweep and timer). After every command the acknowledgements,
+ * every event each client heard, and the database's lesson rows must be what the model says.
  */
 const ORG = 'o1';
 const TEACHERS = ['ta', 'tb'] as const;
@@ -61,8 +66,6 @@ const TIMINGS: Timings = {
   lessonTtlS: 86_400,
   sessionEndLeaseMs: 30_000,
 };
-/** How often a node refreshes presence and sweeps while time passes. */
-const TICK_MS = 20_000;
 const MANAGER = 'mgr';
 
 type Heard = string;
@@ -70,6 +73,7 @@ type Heard = string;
 /** The service and what its clients hold and heard. */
 class School {
   readonly clock = new VirtualClock();
+  readonly scheduler = new VirtualScheduler(this.clock);
   readonly database = new InMemoryLessonRepository({ lessons: LESSONS, quizzes: [], tasks: [] });
   readonly notifier = new InMemoryNotifier({
     deliver: (sid, event) =>
@@ -77,21 +81,25 @@ class School {
     disconnect: (sid) => this.forcedOff.push(sid),
   });
   readonly use: <K extends keyof Services>(key: K) => Services[K];
+  readonly node: ClassroomNode;
   heard: Heard[] = [];
   forcedOff: string[] = [];
   /** Each teacher's TeacherApp socket, if it has one open. */
-  readonly teacherApps = new Map<Id, TeacherPresence & { loggedOut: boolean }>();
+  readonly teacherApps = new Map<Id, SocketOf>();
   readonly studentWebs = new Map<Id, SocketOf>();
   private sockets = 0;
 
   constructor() {
-    const container = buildContainer({
+    const store = new InMemoryPresenceStore(this.clock);
+    const container = buildNode({
       jwt: { secret: 'unused' },
       timings: TIMINGS,
-      overrides: {
+      adapters: {
         clock: this.clock,
+        scheduler: this.scheduler,
         ids: new SequentialIdSource('insert'),
-        presence: new InMemoryPresenceStore(this.clock),
+        // Nobody ticks the feed: sessions end through the node's own sweep and deadline timer.
+        presence: { store, expiryFeed: new InMemorySessionExpiryFeed(store) },
         lessons: this.database,
         notifier: this.notifier,
         analytics: new InMemoryAnalytics(),
@@ -99,6 +107,7 @@ class School {
       },
     });
     this.use = (key) => resolve(container, key);
+    this.node = this.use('node');
   }
 
   newSid(userId: Id): string {
@@ -108,18 +117,20 @@ class School {
 
   async handshake(sid: string, identity: Omit<ClientIdentity, 'kind'>, productType?: 'manager') {
     this.notifier.connect(sid);
-    const result = await this.use('connectClient').execute({
-      sid,
-      handshake: handshakeOf(identity, productType),
-    });
+    const result = await this.node.admit(sid, handshakeOf(identity, productType));
     if (!result.ok) this.notifier.disconnect(sid);
     return result;
   }
 
-  /** The gateway's disconnect: the socket leaves its rooms, then DisconnectClient runs. */
-  async disconnect(socket: SocketOf, loggedOut: boolean) {
+  /** A request as the gateway hands it to the node, payload already validated. */
+  request(socket: SocketOf, request: ClientRequest) {
+    return this.node.request(socket.sid, { ok: true, value: request });
+  }
+
+  /** The transport lets the socket go; the node handles its disconnect. */
+  async disconnect(socket: SocketOf) {
     this.notifier.disconnect(socket.sid);
-    await this.use('disconnectClient').execute({ socket, loggedOut });
+    await this.node.disconnect(socket.sid, 'transport close');
   }
 
   /** Events heard since the last call, in a stable order. */
@@ -160,6 +171,9 @@ const heard = (sid: string, name: string, payload: object): Heard =>
 
 /** What the manager hears when teacher `t` comes, goes or ends. */
 const managerHears = (name: string, t: Id) => heard(MANAGER, name, { user_id: t });
+
+/** The seat map of a join_lesson answer's data. */
+const seatsIn = (data: unknown) => (data as { seats: Record<string, string> }).seats;
 
 function seatsOf(model: Model, lessonId: Id): Record<string, string> {
   const taken = model.seats.get(lessonId) ?? new Map<string, Id>();
@@ -216,9 +230,7 @@ const commands = [
       const back = model.lastLesson.get(t) ?? null;
       same(result.ok ? result.value.lessonId : result.error.code, back, `teacherConnects(${t})`);
       if (!result.ok) return [];
-      const { socket, epoch } = result.value;
-      if (epoch === null) throw new Error(`${t}'s TeacherApp connected without an epoch`);
-      real.teacherApps.set(t, { socket, epoch, loggedOut: false });
+      real.teacherApps.set(t, result.value.socket);
       model.teacherApps.set(t, {
         sid,
         loggedOut: false,
@@ -236,7 +248,7 @@ const commands = [
       const app = real.teacherApps.get(t);
       const modelled = model.teacherApps.get(t);
       if (app === undefined || modelled === undefined) throw new Error(`${t} has no app`);
-      await real.disconnect(app.socket, app.loggedOut);
+      await real.disconnect(app);
       real.teacherApps.delete(t);
       model.teacherApps.delete(t);
       if (modelled.loggedOut) return [];
@@ -251,11 +263,8 @@ const commands = [
     async (t, model, real) => {
       const app = real.teacherApps.get(t);
       if (app === undefined) throw new Error(`${t} has no app`);
-      const answer = await real
-        .use('logout')
-        .execute({ socket: app.socket, userId: t, orgId: ORG });
+      const answer = await real.request(app, { name: 'logout', userId: t, orgId: ORG });
       same(answer, { ok: true, value: {} }, `teacherLogsOut(${t})`);
-      app.loggedOut = true;
       const modelled = model.teacherApps.get(t);
       if (modelled !== undefined) modelled.loggedOut = true;
       return [managerHears('logout', t)];
@@ -273,9 +282,9 @@ const commands = [
     const expected: Heard[] = [];
     for (const sid of real.forcedOff.splice(0)) {
       const held = real.teacherApps.get(t);
-      if (held?.socket.sid !== sid) throw new Error(`${sid} was forced off, not ${t}'s app`);
+      if (held?.sid !== sid) throw new Error(`${sid} was forced off, not ${t}'s app`);
       expected.push(heard(sid, 'force_logout', { user_id: t }));
-      await real.disconnect(held.socket, held.loggedOut);
+      await real.disconnect(held);
       real.teacherApps.delete(t);
     }
     if (app !== undefined) {
@@ -294,13 +303,16 @@ const commands = [
     async ([t, lessonId], model, real) => {
       const app = real.teacherApps.get(t);
       if (app === undefined) throw new Error(`${t} has no app`);
-      const answer = await real
-        .use('joinLesson')
-        .execute({ socket: app.socket, userId: t, lessonId, role: 'teacher' });
+      const answer = await real.request(app, {
+        name: 'join_lesson',
+        userId: t,
+        lessonId,
+        role: 'teacher',
+      });
       const expected = joinAnswerExpected(model, t, lessonId, true);
       same(answer.ok ? 'ok' : answer.error.code, expected, `teacherJoins(${t}, ${lessonId})`);
       if (!answer.ok) return [];
-      same(answer.value.seats, seatsOf(model, lessonId), `seats shown to ${t} in ${lessonId}`);
+      same(seatsIn(answer.value), seatsOf(model, lessonId), `seats shown to ${t} in ${lessonId}`);
       if (model.status.get(lessonId) === 'scheduled') model.status.set(lessonId, 'active');
       model.lastLesson.set(t, lessonId);
       model.teacherApps.get(t)?.lessons.add(lessonId);
@@ -309,13 +321,16 @@ const commands = [
   ),
   command('studentJoins', fc.tuple(student, lesson), always, async ([s, lessonId], model, real) => {
     const socket = real.studentWebs.get(s) as SocketOf;
-    const answer = await real
-      .use('joinLesson')
-      .execute({ socket, userId: s, lessonId, role: 'student' });
+    const answer = await real.request(socket, {
+      name: 'join_lesson',
+      userId: s,
+      lessonId,
+      role: 'student',
+    });
     const expected = joinAnswerExpected(model, s, lessonId, false);
     same(answer.ok ? 'ok' : answer.error.code, expected, `studentJoins(${s}, ${lessonId})`);
     if (!answer.ok) return [];
-    same(answer.value.seats, seatsOf(model, lessonId), `seats shown to ${s} in ${lessonId}`);
+    same(seatsIn(answer.value), seatsOf(model, lessonId), `seats shown to ${s} in ${lessonId}`);
     model.joined.get(s)?.add(lessonId);
     model.lastLesson.set(s, lessonId);
     return [];
@@ -326,8 +341,8 @@ const commands = [
     always,
     async ([s, lessonId, seatNumber], model, real) => {
       const seatId = String(seatNumber);
-      const answer = await real.use('setStudentName').execute({
-        socket: real.studentWebs.get(s) as SocketOf,
+      const answer = await real.request(real.studentWebs.get(s) as SocketOf, {
+        name: 'set_student_name',
         lessonId,
         studentId: s,
         displayName: `Student ${s}`,
@@ -353,28 +368,25 @@ const commands = [
         .map((app) => heard(app.sid, 'set_student_name', payload));
     },
   ),
-  command('timePasses', fc.constantFrom(5, 40, 130), always, async (seconds, model, real) => {
+  // Steps that never add up to the grace period, so that no check falls on the very moment a
+  // deadline is due, when the sweep may or may not have run yet: the node ends a session at its
+  // deadline or up to a deadline timer's margin later.
+  command('timePasses', fc.constantFrom(7, 41, 131), always, async (seconds, model, real) => {
     const expected: Heard[] = [];
-    for (let leftMs = seconds * 1000; leftMs > 0; leftMs -= TICK_MS) {
-      const stepMs = Math.min(leftMs, TICK_MS);
-      real.clock.advance(stepMs);
-      model.nowMs += stepMs;
-      const online = [...real.teacherApps.values()].filter((app) => !app.loggedOut);
-      await real.use('refreshPresence').execute(online);
-      await real.use('sweepOverdueSessions').execute();
-      for (const [t, untilMs] of model.graceUntilMs) {
-        if (untilMs > model.nowMs) continue;
-        model.graceUntilMs.delete(t);
-        expected.push(managerHears('logout', t));
-        for (const row of LESSONS) {
-          if (row.teacherId !== t || model.status.get(row.id) !== 'active') continue;
-          model.status.set(row.id, 'ended');
-          for (const s of STUDENTS) {
-            if (model.joined.get(s)?.has(row.id)) {
-              expected.push(
-                heard(real.studentWebs.get(s)?.sid ?? s, 'lesson_ended', { lesson_id: row.id }),
-              );
-            }
+    await real.scheduler.advance(seconds * 1000);
+    model.nowMs += seconds * 1000;
+    for (const [t, untilMs] of model.graceUntilMs) {
+      if (untilMs > model.nowMs) continue;
+      model.graceUntilMs.delete(t);
+      expected.push(managerHears('logout', t));
+      for (const row of LESSONS) {
+        if (row.teacherId !== t || model.status.get(row.id) !== 'active') continue;
+        model.status.set(row.id, 'ended');
+        for (const s of STUDENTS) {
+          if (model.joined.get(s)?.has(row.id)) {
+            expected.push(
+              heard(real.studentWebs.get(s)?.sid ?? s, 'lesson_ended', { lesson_id: row.id }),
+            );
           }
         }
       }
@@ -385,6 +397,7 @@ const commands = [
 
 async function setUp(): Promise<{ model: Model; real: School }> {
   const real = new School();
+  await real.node.start();
   await real.handshake(MANAGER, { userId: 'm1', orgId: ORG, role: 'admin' }, 'manager');
   for (const s of STUDENTS) {
     const result = await real.handshake(real.newSid(s), { userId: s, orgId: ORG, role: 'student' });

@@ -3,7 +3,6 @@ import type { InvariantName } from '../../sim/invariants.js';
 import { parseFaults, type SimOptions } from '../../sim/options.js';
 import { runSimulation, type SimulationHooks } from '../../sim/simulator.js';
 import type { PresenceStore } from '../../src/application/ports/presence-store.js';
-import { EndExpiredSession } from '../../src/application/use-cases/end-expired-session.js';
 import { ok } from '../../src/domain/result.js';
 
 const host = { macrotask: () => new Promise<void>((resolve) => setImmediate(resolve)) };
@@ -131,8 +130,7 @@ describe('the simulator catches a planted bug', () => {
 
   it('a session end that forgets the lessons breaks lesson-ends-with-session', async () => {
     await expectCaught('lesson-ends-with-session', {
-      sessionEnder: (deps) => {
-        const real = new EndExpiredSession(deps);
+      sessionEnder: ({ real }) => {
         return {
           async execute(teacher) {
             const ended = await real.execute(teacher);

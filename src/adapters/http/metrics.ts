@@ -1,7 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientKind } from '../../domain/clients.js';
 import type { ErrorCode } from '../../domain/errors.js';
-import type { GatewayObserver } from '../socket-io/gateway.js';
 
 const CLIENT_KINDS: readonly ClientKind[] = ['teacher_app', 'student_web', 'manager_web'];
 
@@ -10,7 +9,7 @@ const CLIENT_KINDS: readonly ClientKind[] = ['teacher_app', 'student_web', 'mana
  * process never collide), with Node's default process metrics. Other adapters register their
  * counters on `registry` too, and `/metrics` serves all of them.
  */
-export class ServiceMetrics implements GatewayObserver {
+export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly connectedSockets: Gauge<'client'>;
   private readonly events: Counter<'event' | 'outcome'>;
@@ -50,7 +49,7 @@ export class ServiceMetrics implements GatewayObserver {
     this.connectedSockets.dec({ client: kind });
   }
 
-  /** The gateway passes a closed set of event names (unknown ones as `unknown`). */
+  /** Event names come from a closed set (unknown ones as `unknown`), so labels stay bounded. */
   handled(event: string, outcome: 'ok' | ErrorCode, seconds: number): void {
     this.events.inc({ event, outcome });
     this.ackLatency.observe({ event }, seconds);

@@ -1,10 +1,10 @@
-import type {
-  Audience,
-  RealtimeNotifier,
-  ServerEvent,
+import {
+  type Audience,
+  audienceKey,
+  type RealtimeNotifier,
+  type ServerEvent,
 } from '../../application/ports/realtime-notifier.js';
 import type { TeacherRef } from '../../domain/clients.js';
-import { roomOf } from '../socket-io/rooms.js';
 import { appendBounded } from './bounded.js';
 
 export interface NotifierHooks {
@@ -25,7 +25,7 @@ export interface Delivery {
  * A socket takes part once `connect(sid)` is called and until `disconnect(sid)`; joins of unknown
  * sockets are ignored, as a socket that went away cannot be put back into a room. The last
  * `capacity` deliveries are kept in `delivered`; `takeDelivered()` reads and clears them. Rooms
- * are named as the Socket.IO notifier names them, so org `7` and lesson `7` stay apart here too.
+ * are named by `audienceKey`, as Socket.IO's are, so org `7` and lesson `7` stay apart here too.
  */
 export class InMemoryNotifier implements RealtimeNotifier {
   readonly delivered: Delivery[] = [];
@@ -52,12 +52,16 @@ export class InMemoryNotifier implements RealtimeNotifier {
     this.sockets.delete(sid);
   }
 
+  async leaveAll(sid: string): Promise<void> {
+    this.disconnect(sid);
+  }
+
   isConnected(sid: string): boolean {
     return this.sockets.has(sid);
   }
 
   membersOf(audience: Audience): string[] {
-    return [...(this.rooms.get(roomOf(audience)) ?? [])];
+    return [...(this.rooms.get(audienceKey(audience)) ?? [])];
   }
 
   takeDelivered(): Delivery[] {
@@ -67,7 +71,7 @@ export class InMemoryNotifier implements RealtimeNotifier {
   async join(sid: string, audience: Audience): Promise<void> {
     const joined = this.sockets.get(sid);
     if (joined === undefined) return;
-    const room = roomOf(audience);
+    const room = audienceKey(audience);
     joined.add(room);
     let members = this.rooms.get(room);
     if (members === undefined) {

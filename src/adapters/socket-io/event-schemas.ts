@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClientRequest } from '../../application/node/classroom-node.js';
 import { isRole } from '../../domain/clients.js';
 import { type DomainError, domainError } from '../../domain/errors.js';
 import { parseDisplayName, parseId, parseSeatId } from '../../domain/ids.js';
@@ -77,4 +78,68 @@ export function parsePayload<Schema extends z.ZodType>(
   const [issue] = parsed.error.issues;
   const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')} `;
   return fail(domainError('invalid_payload', `Invalid payload: ${where}${issue?.message ?? ''}.`));
+}
+
+type RequestReader = (payload: unknown) => Result<ClientRequest, DomainError<'invalid_payload'>>;
+
+/** Validates with `schema`, then builds the node's request field by field from what passed. */
+function reader<Schema extends z.ZodType>(
+  schema: Schema,
+  build: (payload: z.output<Schema>) => ClientRequest,
+): RequestReader {
+  return (payload) => {
+    const parsed = parsePayload(schema, payload);
+    return parsed.ok ? ok(build(parsed.value)) : parsed;
+  };
+}
+
+const readLogout = reader(EVENT_SCHEMAS.logout, (payload) => ({
+  name: 'logout',
+  userId: payload.user_id,
+  orgId: payload.org_id,
+}));
+
+/**
+ * The client→server events by the name a client sends, each turned into the node's request. Only
+ * the fields a schema knows reach the node, so nothing else a client sent reaches the application.
+ */
+const READERS: ReadonlyMap<string, RequestReader> = new Map([
+  [
+    'join_lesson',
+    reader(EVENT_SCHEMAS.join_lesson, (payload) => ({
+      name: 'join_lesson',
+      userId: payload.user_id,
+      lessonId: payload.lesson_id,
+      role: payload.role,
+    })),
+  ],
+  ['logout', readLogout],
+  ['log_out', readLogout],
+  [
+    'force_logout',
+    reader(EVENT_SCHEMAS.force_logout, (payload) => ({
+      name: 'force_logout',
+      userId: payload.user_id,
+      orgId: payload.org_id,
+    })),
+  ],
+  [
+    'set_student_name',
+    reader(EVENT_SCHEMAS.set_student_name, (payload) => ({
+      name: 'set_student_name',
+      lessonId: payload.lesson_id,
+      studentId: payload.student_id,
+      displayName: payload.display_name,
+      seatId: payload.seat_id,
+    })),
+  ],
+]);
+
+/** The request an event carries, or null for an event the contract does not know. */
+export function readRequest(
+  event: unknown,
+  payload: unknown,
+): Result<ClientRequest, DomainError<'invalid_payload'>> | null {
+  const read = typeof event === 'string' ? READERS.get(event) : undefined;
+  return read === undefined ? null : read(payload);
 }

@@ -1,12 +1,12 @@
 import type { Namespace } from 'socket.io';
 import { DependencyUnavailableError } from '../../application/errors.js';
-import type {
-  Audience,
-  RealtimeNotifier,
-  ServerEvent,
+import {
+  type Audience,
+  audienceKey,
+  type RealtimeNotifier,
+  type ServerEvent,
 } from '../../application/ports/realtime-notifier.js';
 import type { TeacherRef } from '../../domain/clients.js';
-import { roomOf } from './rooms.js';
 import { identityOf } from './socket-state.js';
 
 /**
@@ -22,11 +22,15 @@ export class SocketIoNotifier implements RealtimeNotifier {
    * socket (`Socket#_cleanup` → `adapter.delAll(sid)`) removes it again.
    */
   async join(sid: string, audience: Audience): Promise<void> {
-    await this.namespace.adapter.addAll(sid, new Set([roomOf(audience)]));
+    await this.namespace.adapter.addAll(sid, new Set([audienceKey(audience)]));
+  }
+
+  async leaveAll(sid: string): Promise<void> {
+    this.namespace.adapter.delAll(sid);
   }
 
   async emit(audience: Audience, event: ServerEvent): Promise<void> {
-    this.namespace.to(roomOf(audience)).emit(event.name, event.payload);
+    this.namespace.to(audienceKey(audience)).emit(event.name, event.payload);
   }
 
   /**
@@ -35,7 +39,7 @@ export class SocketIoNotifier implements RealtimeNotifier {
    * Each socket gets the event before its disconnect, in that order on the same connection.
    */
   async forceOut(teacher: TeacherRef, sid: string | null, event: ServerEvent): Promise<number> {
-    const teacherRoom = roomOf({ kind: 'teacher_apps', teacher });
+    const teacherRoom = audienceKey({ kind: 'teacher_apps', teacher });
     const sockets = await this.namespace
       .in(sid === null ? teacherRoom : [teacherRoom, sid])
       .fetchSockets()

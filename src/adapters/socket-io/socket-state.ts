@@ -1,18 +1,11 @@
-import type { ConnectedClient } from '../../application/use-cases/connect-client.js';
+import type { SocketOf } from '../../application/ports/presence-store.js';
 import type { ClientIdentity } from '../../domain/clients.js';
 
 /**
- * What the gateway keeps in `socket.data` of an admitted socket. Socket.IO copies `data` into the
- * sockets that `fetchSockets()` returns from other nodes, so it stays plain JSON.
+ * The identity the door keeps in `socket.data` of an admitted socket: the node's `SocketOf`.
+ * Socket.IO copies `data` into the sockets that `fetchSockets()` returns from other nodes, so it
+ * stays plain JSON. Null for a socket the door did not admit.
  */
-export interface SocketState {
-  readonly client: ConnectedClient;
-  /** Set after a successful `logout`: presence is no longer refreshed or written on disconnect. */
-  loggedOut: boolean;
-}
-
-/** The identity stored by the gateway, or null for a socket it did not admit. */
 export function identityOf(data: unknown): ClientIdentity | null {
-  const state = data as Partial<SocketState> | null | undefined;
-  return state?.client?.socket.identity ?? null;
+  return (data as Partial<SocketOf> | null | undefined)?.identity ?? null;
 }

@@ -8,6 +8,24 @@ export type Audience =
   | { readonly kind: 'lesson_teachers'; readonly lessonId: Id }
   | { readonly kind: 'teacher_apps'; readonly teacher: TeacherRef };
 
+/**
+ * A name per audience, equal for equal audiences and different for different ones: each kind has
+ * its own prefix and ids never contain `:`, so org `7` and lesson `7` never share a room. Adapters
+ * use it as the room's name (the Socket.IO notifier as is: socket ids never contain `:` either).
+ */
+export function audienceKey(audience: Audience): string {
+  switch (audience.kind) {
+    case 'org_managers':
+      return `managers:${audience.orgId}`;
+    case 'lesson':
+      return `lesson:${audience.lessonId}`;
+    case 'lesson_teachers':
+      return `lesson-teachers:${audience.lessonId}`;
+    case 'teacher_apps':
+      return `teacher-app:${audience.teacher.orgId}:${audience.teacher.userId}`;
+  }
+}
+
 /** Events the server sends, with their exact wire payloads. */
 export type ServerEvent =
   | {
@@ -28,6 +46,12 @@ export type ServerEvent =
 export interface RealtimeNotifier {
   /** Adds a socket held by this node to an audience. */
   join(sid: string, audience: Audience): Promise<void>;
+
+  /**
+   * A socket held by this node is gone: it leaves every audience, including any it was added to
+   * by a request that was still running when the transport let it go.
+   */
+  leaveAll(sid: string): Promise<void>;
 
   emit(audience: Audience, event: ServerEvent): Promise<void>;
 

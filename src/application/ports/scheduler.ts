@@ -8,6 +8,7 @@ export interface Scheduler {
   /**
    * Runs `task` once, `delayMs` from now (0: after the work in progress). Returns a function that
    * cancels it if it has not run yet. A task that throws or rejects is the caller's to guard.
+   * `label` names the timer for whoever watches time pass (the simulator counts steps by it).
    */
-  after(delayMs: number, task: () => void): () => void;
+  after(delayMs: number, task: () => void, label?: string): () => void;
 }

@@ -13,12 +13,22 @@ export interface DisconnectClientCommand {
   readonly loggedOut: boolean;
 }
 
+/** What a disconnect decided. */
+export interface DisconnectDecision {
+  /** The lesson the socket was in, if any. */
+  readonly lessonId: Id | null;
+  /** When the grace period it started ends (a TeacherApp's last socket), so a timer can be armed. */
+  readonly deadlineMs: number | null;
+}
+
+const NOTHING: DisconnectDecision = { lessonId: null, deadlineMs: null };
+
 /**
  * A socket went away (PROTOCOL §6). A TeacherApp that is still its teacher's current socket moves
  * to the grace period and its managers hear `teacher_disconnect`; an older socket of the same
  * teacher changes nothing. Lesson members are tracked as `disconnect`. Rooms are left by the
- * transport. Resolves to the lesson the socket was in, if any; throws when the store fails, since
- * there is nobody left to answer (the grace period then starts from the last refresh instead).
+ * transport. Throws when the store fails, since there is nobody left to answer (the grace period
+ * then starts from the last refresh instead).
  */
 export class DisconnectClient {
   constructor(
@@ -32,20 +42,21 @@ export class DisconnectClient {
     },
   ) {}
 
-  async execute({ socket, loggedOut }: DisconnectClientCommand): Promise<{ lessonId: Id | null }> {
+  async execute({ socket, loggedOut }: DisconnectClientCommand): Promise<DisconnectDecision> {
     const { presence, notifier, timings, clock } = this.deps;
     const { identity } = socket;
-    if (identity.kind === 'manager_web' || loggedOut) return { lessonId: null };
+    if (identity.kind === 'manager_web' || loggedOut) return NOTHING;
+    const nowMs = clock.nowMs();
     const outcome =
       identity.kind === 'teacher_app'
         ? await presence.disconnectTeacher({
             socket,
-            nowMs: clock.nowMs(),
+            nowMs,
             graceS: timings.disconnectGraceS,
             lessonTtlS: timings.lessonTtlS,
           })
         : await presence.disconnectStudent({ socket, lessonTtlS: timings.lessonTtlS });
-    if (!outcome.current) return { lessonId: null };
+    if (!outcome.current) return NOTHING;
     if (outcome.lessonId !== null) {
       await trackLessonEvent(this.deps, 'disconnect', identity, outcome.lessonId);
     }
@@ -59,7 +70,8 @@ export class DisconnectClient {
       if (await presence.isTeacherOnline(identity)) {
         await notifier.emit(managers, { name: 'teacher_connect', payload: user });
       }
+      return { lessonId: outcome.lessonId, deadlineMs: nowMs + timings.disconnectGraceS * 1000 };
     }
-    return { lessonId: outcome.lessonId };
+    return { lessonId: outcome.lessonId, deadlineMs: null };
   }
 }

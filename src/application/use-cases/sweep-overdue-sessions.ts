@@ -11,7 +11,7 @@ export class SweepOverdueSessions {
   constructor(
     private readonly deps: {
       readonly presence: PresenceStore;
-      readonly endExpiredSession: EndExpiredSession;
+      readonly endExpiredSession: Pick<EndExpiredSession, 'execute'>;
       readonly clock: Clock;
       readonly batchSize: number;
     },

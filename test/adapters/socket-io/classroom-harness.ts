@@ -9,17 +9,17 @@ import {
   type ManagerOptions,
   type SocketOptions,
 } from 'socket.io-client';
-import type { DependencyContainer } from 'tsyringe';
 import { expect } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemorySessionExpiryFeed } from '../../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
+import { loggingNodeObserver } from '../../../src/adapters/pino/logging-node-observer.js';
 import {
   attachGateway,
   type Gateway,
   type GatewayObserver,
-  type GatewayUseCases,
 } from '../../../src/adapters/socket-io/gateway.js';
 import { SocketIoNotifier } from '../../../src/adapters/socket-io/socket-io-notifier.js';
 import {
@@ -27,8 +27,14 @@ import {
   createSocketServer,
   SOCKET_PATH,
 } from '../../../src/adapters/socket-io/socket-server.js';
+import type { ClassroomNode } from '../../../src/application/node/classroom-node.js';
 import type { RealtimeNotifier } from '../../../src/application/ports/realtime-notifier.js';
-import { buildContainer, resolve } from '../../../src/composition-root.js';
+import {
+  type BuiltNode,
+  buildNode,
+  resolve,
+  type Services,
+} from '../../../src/composition-root.js';
 import type { Role } from '../../../src/domain/clients.js';
 import type { Lesson } from '../../../src/domain/lesson.js';
 
@@ -108,7 +114,8 @@ export interface ClassroomParts extends SharedState {
   readonly io: Server;
   readonly namespace: Namespace;
   readonly gateway: Gateway;
-  readonly container: DependencyContainer;
+  readonly node: ClassroomNode;
+  readonly container: BuiltNode;
   readonly notifier: FaultyNotifier;
   /** Every pino line the gateway wrote, parsed. */
   readonly logs: Array<Record<string, unknown>>;
@@ -140,29 +147,30 @@ export class Classroom {
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
     const { clock, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
-    const container = buildContainer({
-      jwt: { secret: SECRET },
-      overrides: { clock, presence, lessons, notifier },
-    });
     const logs: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, lineCollector(logs));
+    const container = buildNode({
+      jwt: { secret: SECRET },
+      rateLimit: options.rateLimit,
+      observer: loggingNodeObserver(logger),
+      adapters: {
+        clock,
+        presence: { store: presence, expiryFeed: new InMemorySessionExpiryFeed(presence) },
+        lessons,
+        notifier,
+      },
+    });
+
     const observed: ObserverCall[] = [];
     const observer: GatewayObserver = {
       connected: (...args) => observed.push({ call: 'connected', args }),
       disconnected: (...args) => observed.push({ call: 'disconnected', args }),
       handled: (...args) => observed.push({ call: 'handled', args }),
     };
+    const node = resolve(container, 'node');
     const gateway = attachGateway(namespace, {
-      useCases: {
-        connectClient: resolve(container, 'connectClient'),
-        disconnectClient: resolve(container, 'disconnectClient'),
-        joinLesson: resolve(container, 'joinLesson'),
-        logout: resolve(container, 'logout'),
-        forceLogout: resolve(container, 'forceLogout'),
-        setStudentName: resolve(container, 'setStudentName'),
-      },
-      clock,
-      rateLimit: options.rateLimit ?? { perS: 20, burst: 40 },
-      logger: pino({ level: 'debug' }, lineCollector(logs)),
+      node,
+      logger,
       observer,
     });
     await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
@@ -172,6 +180,7 @@ export class Classroom {
       io: ioServer,
       namespace,
       gateway,
+      node,
       container,
       clock,
       presence,
@@ -186,8 +195,8 @@ export class Classroom {
     return this.parts.clock;
   }
 
-  /** A service of the container, the same instance the gateway uses. */
-  useCase<K extends keyof GatewayUseCases>(key: K): GatewayUseCases[K] {
+  /** A service of the container, the same instance the gateway's node uses. */
+  useCase<K extends keyof Services>(key: K): Services[K] {
     return resolve(this.parts.container, key);
   }
 
@@ -291,6 +300,8 @@ export class FaultyNotifier implements RealtimeNotifier {
   constructor(private readonly inner: RealtimeNotifier) {}
 
   join: RealtimeNotifier['join'] = (sid, audience) => this.inner.join(sid, audience);
+
+  leaveAll: RealtimeNotifier['leaveAll'] = (sid) => this.inner.leaveAll(sid);
 
   forceOut: RealtimeNotifier['forceOut'] = (teacher, sid, event) =>
     this.inner.forceOut(teacher, sid, event);

@@ -36,7 +36,7 @@ describe.each<Transport>(['default', 'websocket'])(
       const ada = await teacher();
       await manager();
       await student('s-1');
-      expect(classroom.parts.gateway.presenceSockets()).toEqual([
+      expect(classroom.parts.node.presenceSockets()).toEqual([
         {
           socket: {
             sid: ada.socket.id,
@@ -55,7 +55,7 @@ describe.each<Transport>(['default', 'websocket'])(
       expect(classroom.parts.presence.dump()['alive:org_north_user_t-ada']).toMatchObject({
         state: 'disconnect',
       });
-      expect(classroom.parts.gateway.presenceSockets()).toEqual([]);
+      expect(classroom.parts.node.presenceSockets()).toEqual([]);
     });
 
     it('lets a teacher and a student join a lesson and answers with its seats', async () => {
@@ -120,7 +120,7 @@ describe.each<Transport>(['default', 'websocket'])(
           data: {},
         });
         expect(await linus.next('logout')).toEqual({ user_id: 't-ada' });
-        expect(classroom.parts.gateway.presenceSockets()).toEqual([]);
+        expect(classroom.parts.node.presenceSockets()).toEqual([]);
 
         await classroom.leave(ada);
         await linus.settle();

@@ -152,7 +152,7 @@ describe('Gateway identity checks', () => {
     await linus.settle();
     expect(linus.events('logout')).toEqual([]);
     expect(
-      classroom.parts.gateway.presenceSockets().map(({ socket }) => socket.identity.userId),
+      classroom.parts.node.presenceSockets().map(({ socket }) => socket.identity.userId),
     ).toEqual(['t-ada', 't-grace']);
   });
 

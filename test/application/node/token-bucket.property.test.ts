@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
-import { TokenBucket } from '../../../src/adapters/socket-io/rate-limiter.js';
+import { TokenBucket } from '../../../src/application/node/token-bucket.js';
 
 describe('TokenBucket', () => {
   it('never admits more than the burst plus what the elapsed time refilled', () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { roomOf } from '../../../src/adapters/socket-io/rooms.js';
-import type { Audience } from '../../../src/application/ports/realtime-notifier.js';
+import { type Audience, audienceKey } from '../../src/application/ports/realtime-notifier.js';
 
-describe('roomOf', () => {
+describe('audienceKey', () => {
   it('gives an org and a lesson with the same id different rooms', () => {
     const audiences: Audience[] = [
       { kind: 'org_managers', orgId: '7' },
@@ -10,12 +9,12 @@ describe('roomOf', () => {
       { kind: 'lesson_teachers', lessonId: '7' },
       { kind: 'teacher_apps', teacher: { orgId: '7', userId: '7' } },
     ];
-    expect(new Set(audiences.map(roomOf)).size).toBe(audiences.length);
+    expect(new Set(audiences.map(audienceKey)).size).toBe(audiences.length);
   });
 
   it('keeps a teacher room apart from an org and user whose ids run together', () => {
-    expect(roomOf({ kind: 'teacher_apps', teacher: { orgId: 'a-b', userId: 'c' } })).not.toBe(
-      roomOf({ kind: 'teacher_apps', teacher: { orgId: 'a', userId: 'b-c' } }),
+    expect(audienceKey({ kind: 'teacher_apps', teacher: { orgId: 'a-b', userId: 'c' } })).not.toBe(
+      audienceKey({ kind: 'teacher_apps', teacher: { orgId: 'a', userId: 'b-c' } }),
     );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
-import { TokenBucket } from '../../../src/adapters/socket-io/rate-limiter.js';
+import { TokenBucket } from '../../../src/application/node/token-bucket.js';
 
 const takeAll = (bucket: TokenBucket, times: number) =>
   Array.from({ length: times }, () => bucket.tryTake()).filter(Boolean).length;

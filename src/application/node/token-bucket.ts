@@ -1,4 +1,4 @@
-import type { Clock } from '../../application/ports/clock.js';
+import type { Clock } from '../ports/clock.js';
 
 export interface RateLimit {
   /** Tokens added per second (`RATE_LIMIT_PER_S`). */

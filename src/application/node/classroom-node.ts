@@ -1,0 +1,358 @@
+import type { Role, TeacherRef } from '../../domain/clients.js';
+import { type DomainError, domainError } from '../../domain/errors.js';
+import type { Id } from '../../domain/ids.js';
+import { fail, type Result } from '../../domain/result.js';
+import type { SessionEpoch } from '../../domain/session.js';
+import { DependencyUnavailableError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { PresenceStore, SocketOf, TeacherPresence } from '../ports/presence-store.js';
+import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+import type { Scheduler } from '../ports/scheduler.js';
+import type { SessionExpiryFeed } from '../ports/session-expiry-feed.js';
+import type { UseCase } from '../use-case.js';
+import type {
+  ConnectClientCommand,
+  ConnectClientResult,
+  Handshake,
+} from '../use-cases/connect-client.js';
+import type {
+  DisconnectClientCommand,
+  DisconnectDecision,
+} from '../use-cases/disconnect-client.js';
+import type { EndExpiredSession } from '../use-cases/end-expired-session.js';
+import type { ForceLogout, ForceLogoutCommand } from '../use-cases/force-logout.js';
+import type { JoinLesson, JoinLessonCommand } from '../use-cases/join-lesson.js';
+import type { Logout, LogoutCommand } from '../use-cases/logout.js';
+import type { SetStudentName, SetStudentNameCommand } from '../use-cases/set-student-name.js';
+import { Background } from './background.js';
+import { SweepSchedule } from './sweep-schedule.js';
+import { type RateLimit, TokenBucket } from './token-bucket.js';
+
+/** A client→server request of PROTOCOL §5, validated at the door; identity is the socket's own. */
+export type ClientRequest =
+  | {
+      readonly name: 'join_lesson';
+      readonly userId: Id;
+      readonly lessonId: Id;
+      readonly role: Role;
+    }
+  | { readonly name: 'logout'; readonly userId: Id; readonly orgId: Id }
+  | { readonly name: 'force_logout'; readonly userId: Id; readonly orgId: Id }
+  | {
+      readonly name: 'set_student_name';
+      readonly lessonId: Id;
+      readonly studentId: Id;
+      readonly displayName: string;
+      readonly seatId: string;
+    };
+
+/** What a request is answered: its data, or a contract error (PROTOCOL §4). */
+export type Answer = Result<unknown, DomainError>;
+
+/** The answer a use case's `execute` resolves to. */
+type AnswerOf<T extends { execute(command: never): Promise<unknown> }> = Awaited<
+  ReturnType<T['execute']>
+>;
+
+/** The use cases a node runs, by what they do. */
+export interface NodeUseCases {
+  readonly connectClient: UseCase<ConnectClientCommand, ConnectClientResult>;
+  readonly disconnectClient: UseCase<DisconnectClientCommand, DisconnectDecision>;
+  readonly joinLesson: UseCase<JoinLessonCommand, AnswerOf<JoinLesson>>;
+  readonly logout: UseCase<LogoutCommand, AnswerOf<Logout>>;
+  readonly forceLogout: UseCase<ForceLogoutCommand, AnswerOf<ForceLogout>>;
+  readonly setStudentName: UseCase<SetStudentNameCommand, AnswerOf<SetStudentName>>;
+  readonly endExpiredSession: UseCase<TeacherRef, AnswerOf<EndExpiredSession>>;
+  readonly sweepOverdueSessions: UseCase<void, number>;
+  readonly refreshPresence: UseCase<readonly TeacherPresence[], void>;
+}
+
+export interface NodeSettings {
+  readonly rateLimit: RateLimit;
+  /** SWEEP_INTERVAL_S in ms: how often missed session ends are looked for. */
+  readonly sweepIntervalMs: number;
+  /** How often this node's teachers' presence is refreshed (a third of PRESENCE_TTL_S). */
+  readonly presenceRefreshMs: number;
+}
+
+/** What an adapter hears from a node that is otherwise silent (the core does not log). */
+export interface NodeObserver {
+  /**
+   * Something failed: `what` names the use case or background task, `about` the socket it was for.
+   * A request it belonged to was answered `unavailable` when `error` is a
+   * DependencyUnavailableError, `internal` otherwise.
+   */
+  failed(what: string, error: unknown, about?: FailureSubject): void;
+}
+
+/** The socket a failure concerned, for the log. */
+export interface FailureSubject {
+  readonly sid: string;
+  readonly userId?: Id;
+}
+
+export interface NodeDeps {
+  readonly useCases: NodeUseCases;
+  readonly presence: Pick<PresenceStore, 'nextDueAtMs'>;
+  readonly expiryFeed: SessionExpiryFeed;
+  readonly notifier: Pick<RealtimeNotifier, 'leaveAll'>;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly settings: NodeSettings;
+  readonly observer?: NodeObserver;
+}
+
+/** A socket this node admitted, and what the node keeps about it. */
+interface HeldSocket {
+  readonly socket: SocketOf;
+  /** The session epoch a TeacherApp's connect started; null for other clients. */
+  readonly epoch: SessionEpoch | null;
+  /** After `logout`: presence is no longer refreshed, and the disconnect writes nothing. */
+  loggedOut: boolean;
+  /** The transport let the socket go; its disconnect waits in the queue behind its requests. */
+  gone: boolean;
+  /** Made on the socket's first request: an idle socket costs no bucket. */
+  bucket: TokenBucket | null;
+  /** The end of the socket's queue of work, or null when it has none. */
+  tail: Promise<void> | null;
+}
+
+const unavailable = () =>
+  domainError('unavailable', 'A backing service is unavailable; try again shortly.');
+const internal = () => domainError('internal', 'The server failed to handle this request.');
+const rateLimited = () => domainError('rate_limited', 'Too many requests; slow down.');
+const ignore = () => {};
+
+/**
+ * One server node, without its transport: the Socket.IO gateway, the simulator and the tests all
+ * drive this same class.
+ *
+ * - `admit` runs ConnectClient for a handshake and holds the socket it admitted.
+ * - `request` answers one request of a held socket, exactly once: `rate_limited` over the
+ *   socket's token bucket, the door's `invalid_payload`, or its use case's answer — `internal`
+ *   when a use case throws, `unavailable` when it throws for a dependency. A socket's requests
+ *   and its disconnect run one after another in arrival order, so a client may send join_lesson
+ *   and set_student_name back to back, and a disconnect sees a logout that came before it.
+ * - `disconnect` runs DisconnectClient once the socket's earlier requests are done, and arms the
+ *   deadline timer with the grace period it started.
+ * - In the background, on the Scheduler: the presence refresh of this node's TeacherApp sockets,
+ *   the deadline sweep, and session ends on expiry notifications.
+ */
+export class ClassroomNode {
+  private readonly held = new Map<string, HeldSocket>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly background: Background;
+  private readonly sweeps: SweepSchedule;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly deps: NodeDeps) {
+    const report = (what: string, error: unknown) => deps.observer?.failed(what, error);
+    this.background = new Background(deps.scheduler, report);
+    this.sweeps = new SweepSchedule(this.background, {
+      sweep: () => deps.useCases.sweepOverdueSessions.execute(),
+      nextDueAtMs: () => deps.presence.nextDueAtMs(),
+      nowMs: () => deps.clock.nowMs(),
+      intervalMs: deps.settings.sweepIntervalMs,
+    });
+  }
+
+  /** Starts listening for expired sessions and the background loops; the first sweep runs now. */
+  async start(): Promise<void> {
+    const { useCases, settings } = this.deps;
+    await this.deps.expiryFeed.start((teacher) => {
+      void this.background.run('end an expired session', () =>
+        useCases.endExpiredSession.execute(teacher),
+      );
+    });
+    this.background.every('refresh presence', settings.presenceRefreshMs, () =>
+      useCases.refreshPresence.execute(this.presenceSockets()),
+    );
+    this.sweeps.start();
+  }
+
+  /** Whether this node holds the socket (admitted, and its disconnect not yet handled). */
+  holds(sid: string): boolean {
+    return this.held.has(sid);
+  }
+
+  /**
+   * Runs the handshake of socket `sid`. An admitted socket is held until `disconnect(sid)`; a
+   * refused one leaves no trace. While closing, every handshake is refused `unavailable`.
+   */
+  admit(sid: string, handshake: Handshake): Promise<ConnectClientResult> {
+    if (this.closing !== null) return Promise.resolve(fail(unavailable()));
+    return this.track(
+      (async (): Promise<ConnectClientResult> => {
+        let result: ConnectClientResult;
+        try {
+          result = await this.deps.useCases.connectClient.execute({ sid, handshake });
+        } catch (error) {
+          // Whatever broke, the client may try again: a handshake has no `internal` refusal.
+          this.deps.observer?.failed('ConnectClient', error, { sid });
+          return fail(unavailable());
+        }
+        if (result.ok) {
+          const { socket, epoch } = result.value;
+          this.held.set(sid, {
+            socket,
+            epoch,
+            loggedOut: false,
+            gone: false,
+            bucket: null,
+            tail: null,
+          });
+        }
+        return result;
+      })(),
+    );
+  }
+
+  /**
+   * Answers one request of socket `sid` (the door has validated the payload, or says why not).
+   * Never rejects. A socket the node does not hold is answered `internal`: the door asked for it.
+   */
+  request(
+    sid: string,
+    request: Result<ClientRequest, DomainError<'invalid_payload'>>,
+  ): Promise<Answer> {
+    const held = this.held.get(sid);
+    if (held === undefined || held.gone) return Promise.resolve(fail(internal()));
+    held.bucket ??= new TokenBucket(this.deps.clock, this.deps.settings.rateLimit);
+    if (!held.bucket.tryTake()) return Promise.resolve(fail(rateLimited()));
+    if (!request.ok) return this.enqueue(held, async () => request);
+    const command = request.value;
+    return this.enqueue(held, () => this.guard(command.name, held, () => this.run(held, command)));
+  }
+
+  /**
+   * The transport let socket `sid` go (`reason` as the transport names it). From now on it is not
+   * refreshed; once its earlier requests are done it leaves every audience and DisconnectClient
+   * runs. Resolves when that is done; never rejects.
+   */
+  disconnect(sid: string, _reason: string): Promise<void> {
+    const held = this.held.get(sid);
+    if (held === undefined || held.gone) return Promise.resolve();
+    held.gone = true;
+    return this.enqueue(held, async () => {
+      this.held.delete(sid);
+      await this.guard('DisconnectClient', held, async () => {
+        await this.deps.notifier.leaveAll(sid);
+        const decision = await this.deps.useCases.disconnectClient.execute({
+          socket: held.socket,
+          loggedOut: held.loggedOut,
+        });
+        if (decision.deadlineMs !== null) this.sweeps.deadlineSet(decision.deadlineMs);
+        return null;
+      });
+    });
+  }
+
+  /**
+   * Resolves once the node has nothing in progress — no admission, request, disconnect or
+   * background run — for whoever moves time only while the node is quiet (a simulation).
+   */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0 || this.background.busy) {
+      await Promise.allSettled([...this.pending, this.background.settled()]);
+    }
+  }
+
+  /**
+   * Refuses new handshakes, stops the background loops and the expiry feed, and resolves once
+   * every admission, request and disconnect in progress has finished. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.background.stop();
+      await this.deps.expiryFeed.stop().catch((error: unknown) => {
+        this.deps.observer?.failed('stop the expiry feed', error);
+      });
+      while (this.pending.size > 0) await Promise.allSettled(this.pending);
+    })();
+    return this.closing;
+  }
+
+  /**
+   * The sockets whose presence this node keeps fresh: its admitted TeacherApp sockets that are
+   * neither logged out nor gone.
+   */
+  presenceSockets(): TeacherPresence[] {
+    const teachers: TeacherPresence[] = [];
+    for (const held of this.held.values()) {
+      if (held.epoch !== null && !held.loggedOut && !held.gone) {
+        teachers.push({ socket: held.socket, epoch: held.epoch });
+      }
+    }
+    return teachers;
+  }
+
+  private async run(held: HeldSocket, request: ClientRequest): Promise<Answer> {
+    const { useCases } = this.deps;
+    const { socket } = held;
+    switch (request.name) {
+      case 'join_lesson': {
+        const { userId, lessonId, role } = request;
+        return useCases.joinLesson.execute({ socket, userId, lessonId, role });
+      }
+      case 'logout': {
+        const { userId, orgId } = request;
+        const answer = await useCases.logout.execute({ socket, userId, orgId });
+        if (answer.ok) held.loggedOut = true;
+        return answer;
+      }
+      case 'force_logout': {
+        const { userId, orgId } = request;
+        return useCases.forceLogout.execute({ socket, userId, orgId });
+      }
+      case 'set_student_name': {
+        const { lessonId, studentId, displayName, seatId } = request;
+        return useCases.setStudentName.execute({
+          socket,
+          lessonId,
+          studentId,
+          displayName,
+          seatId,
+        });
+      }
+    }
+  }
+
+  /**
+   * Runs a use case for an answer that must come: a throw becomes `unavailable` for a dependency
+   * that could not be reached and `internal` otherwise, and is reported either way.
+   */
+  private async guard<T>(
+    what: string,
+    { socket }: HeldSocket,
+    body: () => Promise<T>,
+  ): Promise<T | Result<never, DomainError>> {
+    try {
+      return await body();
+    } catch (error) {
+      this.deps.observer?.failed(what, error, {
+        sid: socket.sid,
+        userId: socket.identity.userId,
+      });
+      return fail(error instanceof DependencyUnavailableError ? unavailable() : internal());
+    }
+  }
+
+  /** Appends work to the socket's queue; `work` never rejects (it is guarded). */
+  private enqueue<T>(held: HeldSocket, work: () => Promise<T>): Promise<T> {
+    const result = (held.tail ?? Promise.resolve()).then(work);
+    const tail = this.track(result.then(ignore, ignore));
+    held.tail = tail;
+    void tail.then(() => {
+      if (held.tail === tail) held.tail = null;
+    });
+    return result;
+  }
+
+  /** Registers work that `close()` waits for. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    const settle = () => this.pending.delete(work);
+    void work.then(settle, settle);
+    return work;
+  }
+}

@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import type { ClientRequest, NodeObserver } from '../../../src/application/node/classroom-node.js';
+import type { SocketOf } from '../../../src/application/ports/presence-store.js';
+import { DEFAULT_TIMINGS } from '../../../src/application/settings.js';
+import { domainError } from '../../../src/domain/errors.js';
+import { fail, ok } from '../../../src/domain/result.js';
+import {
+  ADA,
+  aliveKey,
+  type Classroom,
+  classroom,
+  GRACE,
+  LINUS,
+  MATH,
+  ORG,
+  student,
+  token,
+} from '../classroom.js';
+
+const PRESENCE_TTL_MS = DEFAULT_TIMINGS.presenceTtlS * 1000;
+const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
+
+const send = (c: Classroom, socket: SocketOf, request: ClientRequest) =>
+  c.node.request(socket.sid, ok(request));
+
+const joinMath = (socket: SocketOf): ClientRequest => ({
+  name: 'join_lesson',
+  userId: socket.identity.userId,
+  lessonId: MATH,
+  role: socket.identity.role,
+});
+
+/** Collects what the node reports, as the service's log would. */
+function recorder() {
+  const failures: Array<{ what: string; error: unknown }> = [];
+  const observer: NodeObserver = { failed: (what, error) => failures.push({ what, error }) };
+  return { failures, observer };
+}
+
+describe('ClassroomNode', () => {
+  describe('admission', () => {
+    it('holds an admitted socket until its disconnect, and a refused one not at all', async () => {
+      const c = classroom();
+      const ada = await c.connect('ada', ADA);
+      const refused = await c.handshake('intruder', { role: 'teacher', orgId: ORG, token: 'x' });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+      expect(c.node.holds('ada')).toBe(true);
+      expect(c.node.holds('intruder')).toBe(false);
+      await c.disconnect(ada);
+      expect(c.node.holds('ada')).toBe(false);
+    });
+
+    it('refuses a handshake unavailable when ConnectClient throws, and reports it', async () => {
+      const { failures, observer } = recorder();
+      const c = classroom({
+        observer,
+        useCases: {
+          connectClient: () => ({
+            execute: () => Promise.reject(new Error('the store exploded')),
+          }),
+        },
+      });
+      const fields = { role: 'teacher', orgId: ORG, token: await token(ADA) };
+      expect(await c.handshake('ada', fields)).toMatchObject({
+        ok: false,
+        error: { code: 'unavailable' },
+      });
+      expect(c.node.holds('ada')).toBe(false);
+      expect(failures.map(({ what }) => what)).toEqual(['ConnectClient']);
+    });
+  });
+
+  describe('requests', () => {
+    it('run one at a time per socket, in arrival order', async () => {
+      const c = classroom();
+      const s1 = await c.connect('s1', student(1));
+      // Sent back to back, as a client may: the seat claim finds the join already done.
+      const [joined, seated] = await Promise.all([
+        send(c, s1, joinMath(s1)),
+        send(c, s1, {
+          name: 'set_student_name',
+          lessonId: MATH,
+          studentId: 's-1',
+          displayName: 'Alan',
+          seatId: '3',
+        }),
+      ]);
+      expect(joined).toMatchObject({ ok: true });
+      expect(seated).toEqual({ ok: true, value: { seat_id: '3', display_name: 'Alan' } });
+    });
+
+    it('answer rate_limited past the burst, then again as the bucket refills', async () => {
+      const c = classroom({ rateLimit: { perS: 1, burst: 2 } });
+      const ada = await c.connect('ada', ADA);
+      const answers = await Promise.all([1, 2, 3].map(() => send(c, ada, joinMath(ada))));
+      expect(answers.map((answer) => (answer.ok ? 'ok' : answer.error.code))).toEqual([
+        'ok',
+        'ok',
+        'rate_limited',
+      ]);
+      c.clock.advance(1000);
+      expect(await send(c, ada, joinMath(ada))).toMatchObject({ ok: true });
+    });
+
+    it('pass on the door’s invalid_payload as the answer, in the socket’s turn', async () => {
+      const c = classroom();
+      const ada = await c.connect('ada', ADA);
+      const invalid = fail(domainError('invalid_payload', 'Invalid payload: lesson_id.'));
+      expect(await c.node.request(ada.sid, invalid)).toEqual(invalid);
+    });
+
+    it('answer internal when a use case throws, and unavailable when a dependency is away', async () => {
+      const { failures, observer } = recorder();
+      const c = classroom({ observer });
+      const ada = await c.connect('ada', ADA);
+      const findLesson = c.database.findLesson.bind(c.database);
+      c.database.findLesson = () => Promise.reject(new Error('database exploded at line 42'));
+      expect(await send(c, ada, joinMath(ada))).toEqual({
+        ok: false,
+        error: { code: 'internal', message: 'The server failed to handle this request.' },
+      });
+      c.database.findLesson = findLesson;
+      c.database.setAvailable(false);
+      expect(await send(c, ada, joinMath(ada))).toMatchObject({
+        ok: false,
+        error: { code: 'unavailable' },
+      });
+      expect(failures.map(({ what }) => what)).toEqual(['join_lesson']);
+    });
+
+    it('answer internal for a socket the node does not hold', async () => {
+      const c = classroom();
+      expect(await c.node.request('nobody', ok(joinMath(await c.connect('ada', ADA))))).toEqual(
+        fail(domainError('internal', 'The server failed to handle this request.')),
+      );
+    });
+  });
+
+  describe('disconnects', () => {
+    it('wait for the requests before them: a logout then a disconnect writes no grace period', async () => {
+      const c = classroom();
+      await c.connect('linus', LINUS);
+      const ada = await c.connect('ada', ADA);
+      c.heard();
+      const logout = send(c, ada, { name: 'logout', userId: ADA.userId, orgId: ORG });
+      const gone = c.disconnect(ada);
+      await Promise.all([logout, gone]);
+      expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
+      expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
+    });
+
+    it('stop refreshing a socket at once, before its turn comes', async () => {
+      const c = classroom();
+      const ada = await c.connect('ada', ADA);
+      await c.connect('grace', GRACE);
+      const gone = c.disconnect(ada);
+      expect(c.node.presenceSockets().map(({ socket }) => socket.sid)).toEqual(['grace']);
+      await gone;
+    });
+
+    it('report a DisconnectClient that fails, and never reject', async () => {
+      const { failures, observer } = recorder();
+      const c = classroom({ observer });
+      const ada = await c.connect('ada', ADA);
+      c.presence.setAvailable(false);
+      await expect(c.disconnect(ada)).resolves.toBeUndefined();
+      expect(failures.map(({ what }) => what)).toEqual(['DisconnectClient']);
+    });
+  });
+
+  describe('background loops on the scheduler', () => {
+    it('keep a connected teacher present however long it stays', async () => {
+      const c = classroom();
+      await c.node.start();
+      await c.connect('ada', ADA);
+      await c.scheduler.advance(5 * PRESENCE_TTL_MS);
+      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    });
+
+    it('refresh only sockets that are neither logged out nor gone', async () => {
+      const c = classroom();
+      const ada = await c.connect('ada', ADA);
+      await c.connect('grace', GRACE);
+      await c.connect('s1', student(1));
+      await send(c, ada, { name: 'logout', userId: ADA.userId, orgId: ORG });
+      expect(c.node.presenceSockets()).toEqual([
+        { socket: expect.objectContaining({ sid: 'grace' }), epoch: expect.any(Number) },
+      ]);
+    });
+
+    it('end a session at the end of its grace by the deadline timer, long before the next sweep', async () => {
+      const c = classroom({ sweepIntervalS: 3600 });
+      await c.node.start();
+      await c.connect('linus', LINUS);
+      const ada = await c.joined('ada', ADA, MATH);
+      await c.disconnect(ada);
+      c.heard();
+      await c.scheduler.advance(GRACE_MS + 1000);
+      expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
+      expect(await c.database.findLesson(MATH)).toMatchObject({ status: 'ended' });
+    });
+
+    it('end a session whose node died, by the sweep, once its presence ran out', async () => {
+      const c = classroom();
+      // A teacher admitted by a node that died: nobody refreshes it.
+      await c.presence.connectTeacher({
+        socket: { sid: 'lost', identity: { ...ADA, kind: 'teacher_app' } },
+        nowMs: c.clock.nowMs(),
+        presenceTtlS: DEFAULT_TIMINGS.presenceTtlS,
+        lessonTtlS: DEFAULT_TIMINGS.lessonTtlS,
+      });
+      await c.node.start();
+      await c.scheduler.advance(PRESENCE_TTL_MS + 10_000);
+      expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
+      expect(await c.presence.nextDueAtMs()).toBeNull();
+    });
+
+    it('end a session when the expiry feed tells of it', async () => {
+      const ended: string[] = [];
+      const c = classroom({
+        sweepIntervalS: 3600,
+        useCases: {
+          endExpiredSession: (real) => ({
+            execute: async (teacher) => {
+              const result = await real.execute(teacher);
+              if (result.ok && result.value.ended) ended.push(teacher.userId);
+              return result;
+            },
+          }),
+        },
+      });
+      await c.node.start();
+      await c.disconnect(await c.connect('ada', ADA));
+      c.clock.advance(GRACE_MS);
+      expect(c.expiryFeed.tick()).toBe(1);
+      await c.node.idle();
+      expect(ended).toEqual(['t-ada']);
+    });
+  });
+
+  describe('close', () => {
+    it('refuses new handshakes and waits for the disconnects in progress', async () => {
+      const c = classroom();
+      await c.node.start();
+      const ada = await c.connect('ada', ADA);
+      const gone = c.disconnect(ada);
+      await c.node.close();
+      await gone;
+      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      const fields = { role: 'teacher', orgId: ORG, token: await token(GRACE) };
+      expect(await c.handshake('grace', fields)).toMatchObject({
+        ok: false,
+        error: { code: 'unavailable' },
+      });
+    });
+  });
+});
