@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { ServerOptions, Server as SocketIoServer } from 'socket.io';
 import type { DependencyContainer } from 'tsyringe';
+import { consoleRoutes } from './adapters/http/console-page.js';
 import { attachHttpEndpoints, type ReadinessCheck } from './adapters/http/http-endpoints.js';
 import { ServiceMetrics } from './adapters/http/metrics.js';
 import { InMemorySessionExpiryFeed } from './adapters/in-memory/in-memory-session-expiry-feed.js';
@@ -78,6 +79,7 @@ export async function startService(
     readiness: options.readiness ?? [],
     logger,
     socketPath: SOCKET_PATH,
+    ...(config.consoleEnabled ? { routes: consoleRoutes(config.timings) } : {}),
   });
   const io = createSocketServer(
     httpServer,
