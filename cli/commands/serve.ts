@@ -116,6 +116,9 @@ async function embeddedBanner(config: Config, url: string): Promise<string> {
     '',
     `  Socket.IO   ${url}/classroom   (path /sockets)`,
     `  HTTP        ${url}/healthz   ${url}/readyz   ${url}/metrics`,
+    ...(config.consoleEnabled
+      ? [`  Console     ${url}/console   (paste the manager token below)`]
+      : []),
     '',
     `  Demo org    ${DEMO.orgId}`,
     `  Lessons     ${math.id} (teacher ${math.teacherId}, ${math.status}), ${art.id} (teacher ${art.teacherId}, ${art.status})`,
