@@ -86,6 +86,7 @@ const ui = {
   ),
 };
 
+const minuteTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const clockTime = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
@@ -292,7 +293,7 @@ function render(row, teacher, nowMs) {
     'reason',
     teacher.lastReason === null
       ? '—'
-      : `${teacher.lastReason} · ${clockTime.format(teacher.lastReasonAtMs ?? nowMs)}`,
+      : `${teacher.lastReason} · ${minuteTime.format(teacher.lastReasonAtMs ?? nowMs)}`,
   );
   show(row, 'forceResult', forceText(teacher.force));
   renderTimes(row, teacher, nowMs);
