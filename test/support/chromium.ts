@@ -11,7 +11,7 @@ const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = requireService('Chromium', existsSync(CHROMIUM_PATH));
 
 /** Screenshots the browser suites save, for a person to look at (gitignored). */
-export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/console');
+const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/console');
 
 /**
  * Headless Chromium that talks to nobody but the pages it is sent to: without the background

@@ -58,7 +58,7 @@ export class ScriptedPresenceServer {
   /** Whether a force logout reaches a teacher's app. */
   forceLogoutDelivers = true;
   /** A refusal every handshake gets, as a real node's middleware sends it (PROTOCOL §2). */
-  refusal: { code: string; message: string } | null = null;
+  refusal: { code: string; message: string; retry_after_s?: number } | null = null;
 
   private admitted: Promise<void> = Promise.resolve();
   private readmit: () => void = () => {};
@@ -92,9 +92,7 @@ export class ScriptedPresenceServer {
       this.handshakes.push(socket.handshake.auth);
       void this.admitted.then(() => {
         if (this.refusal === null) return next();
-        const refused = Object.assign(new Error(this.refusal.code), {
-          data: { code: this.refusal.code, message: this.refusal.message },
-        });
+        const refused = Object.assign(new Error(this.refusal.code), { data: this.refusal });
         next(refused);
       });
     });
@@ -180,11 +178,6 @@ export class ScriptedPresenceServer {
 
   admitAgain(): void {
     this.readmit();
-  }
-
-  /** Resolves once `count` managers are connected. */
-  async managersConnected(count = 1): Promise<void> {
-    while (this.namespace.sockets.size < count) await once(this.namespace, 'connection');
   }
 
   requestsOf(event: string): ReceivedRequest[] {

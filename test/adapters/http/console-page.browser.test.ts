@@ -256,6 +256,24 @@ describe.runIf(hasChromium)('the manager console in Chromium', () => {
     );
   });
 
+  it('tries again after retry_after_s when the service is unavailable for now', async () => {
+    await startServer([entry('t-ada')]);
+    server.refusal = { code: 'unavailable', message: 'Redis is away.', retry_after_s: 1 };
+    const { context, page } = await openPage(browser);
+    opened.push(context);
+    await page.goto(`${server.url}/console`);
+    await page.getByLabel('Manager token').fill(await managerToken());
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.locator('body[data-connection="lost"]').waitFor();
+    expect(await page.locator('#connection').textContent()).toBe(
+      'The service refused for now (unavailable): Redis is away. Trying again in 1 s.',
+    );
+
+    server.refusal = null;
+    await page.locator('body[data-connection="connected"]').waitFor({ timeout: 3_000 });
+    await teacherRow(page, 't-ada').waitFor();
+  });
+
   it('says when its connection drops and when it is back, and re-syncs with get_presence', async () => {
     await startServer([entry('t-ada'), entry('t-grace')]);
     const { page } = await connectedConsole();
