@@ -34,6 +34,8 @@ export interface Config {
     readonly protocol: 'http' | 'https';
   } | null;
   readonly logLevel: LevelWithSilent;
+  /** Whether `/console` serves the manager console (PROTOCOL §5b, §12). */
+  readonly consoleEnabled: boolean;
 }
 
 /** Which variable is wrong, and a one-line sentence that names it. */
@@ -129,6 +131,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
         ? null
         : { token: mixpanelToken, ...mixpanelHost(read('MIXPANEL_HOST')) },
     logLevel: logLevel(read('LOG_LEVEL') ?? 'info'),
+    consoleEnabled: flag('CONSOLE_ENABLED', read('CONSOLE_ENABLED'), true),
   };
 }
 
@@ -148,6 +151,14 @@ function parseWholeNumber(
     );
   }
   return parsed;
+}
+
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value !== 'true' && value !== 'false') {
+    throw new BadVariable(name, `must be true or false, got ${JSON.stringify(value)}.`);
+  }
+  return value === 'true';
 }
 
 function url(name: string, value: string | undefined, schemes: readonly string[]): string | null {

@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { ServerOptions, Server as SocketIoServer } from 'socket.io';
+import { consoleRoutes } from './adapters/http/console-page.js';
 import { attachHttpEndpoints, type ReadinessCheck } from './adapters/http/http-endpoints.js';
 import { ServiceMetrics } from './adapters/http/metrics.js';
 import { loggingNodeObserver } from './adapters/pino/logging-node-observer.js';
@@ -71,6 +72,7 @@ export async function startService(
     readiness: options.readiness ?? [],
     logger,
     socketPath: SOCKET_PATH,
+    ...(config.consoleEnabled ? { routes: consoleRoutes(config.timings) } : {}),
   });
   const io = createSocketServer(
     httpServer,

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       rateLimit: { perS: 20, burst: 40 },
       mixpanel: null,
       logLevel: 'info',
+      consoleEnabled: true,
     });
     expect(config.jwt.issuer).toBeUndefined();
     expect(config.jwt.audience).toBeUndefined();
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_S: '5',
       RATE_LIMIT_BURST: '10',
       LOG_LEVEL: 'debug',
+      CONSOLE_ENABLED: 'false',
     });
     expect(config).toMatchObject({
       mode: 'production',
@@ -96,6 +98,7 @@ describe('loadConfig', () => {
       rateLimit: { perS: 5, burst: 10 },
       mixpanel: { token: 'mp-token', host: 'mixpanel-proxy.internal:8443', protocol: 'https' },
       logLevel: 'debug',
+      consoleEnabled: false,
     });
   });
 
@@ -152,6 +155,7 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_PER_S', { RATE_LIMIT_PER_S: '0' }],
     ['RATE_LIMIT_BURST', { RATE_LIMIT_BURST: '1.5' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['CONSOLE_ENABLED', { CONSOLE_ENABLED: 'no' }],
   ])('refuses a bad %s with one line that names it', (variable, env) => {
     const error = errorOf(env);
     expect(error.variable).toBe(variable);

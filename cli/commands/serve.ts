@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Logger, pino } from 'pino';
+import { CONSOLE_PATH } from '../../src/adapters/http/console-page.js';
 import { ServiceMetrics } from '../../src/adapters/http/metrics.js';
 import { DEMO } from '../../src/adapters/in-memory/demo-data.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
@@ -116,6 +117,9 @@ async function embeddedBanner(config: Config, url: string): Promise<string> {
     '',
     `  Socket.IO   ${url}/classroom   (path /sockets)`,
     `  HTTP        ${url}/healthz   ${url}/readyz   ${url}/metrics`,
+    ...(config.consoleEnabled
+      ? [`  Console     ${url}${CONSOLE_PATH}   (paste the manager token below)`]
+      : []),
     '',
     `  Demo org    ${DEMO.orgId}`,
     `  Lessons     ${math.id} (teacher ${math.teacherId}, ${math.status}), ${art.id} (teacher ${art.teacherId}, ${art.status})`,

@@ -74,6 +74,15 @@ describe('classroom serve', () => {
     expect(Object.keys(ack.data.seats)).toHaveLength(30);
   });
 
+  it('prints the console’s URL, which serves the console', async () => {
+    const banner = await serve().waitFor(bannerDone);
+    const consoleUrl = /^ {2}Console\s+(http:\/\/127\.0\.0\.1:\d+\/console)\s/m.exec(banner)?.[1];
+    expect(consoleUrl).toBeDefined();
+    const response = await fetch(consoleUrl ?? '');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Manager token');
+  });
+
   it('prints demo tokens for a teacher, a student and an admin manager', async () => {
     const secret = 'a-serve-test-secret-of-enough-length';
     const banner = await serve({ AUTH_JWT_SECRET: secret }).waitFor(bannerDone);

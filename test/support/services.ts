@@ -30,12 +30,15 @@ export const postgresAvailable = (url = POSTGRES_URL) => reachable(url, 5432);
  * Whether a suite that needs `name` can run. Throws in CI when the service is missing, so a
  * misconfigured CI is red rather than silently green; prints what is skipped otherwise.
  */
-export function requireService(name: 'Redis' | 'PostgreSQL', available: boolean): boolean {
+export function requireService(
+  name: 'Redis' | 'PostgreSQL' | 'Chromium',
+  available: boolean,
+): boolean {
   if (available) return true;
   if (process.env.CI === 'true') {
-    throw new Error(`${name} is required in CI (CI=true) but cannot be reached.`);
+    throw new Error(`${name} is required in CI (CI=true) but is not available.`);
   }
-  console.warn(`[skipped] ${name} is not reachable: its integration tests are skipped.`);
+  console.warn(`[skipped] ${name} is not available: its integration tests are skipped.`);
   return false;
 }
 

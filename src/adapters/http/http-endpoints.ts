@@ -14,6 +14,16 @@ interface CheckReport {
   readonly detail?: string;
 }
 
+/** What a route answers; headers replace the default `cache-control: no-store` when they set it. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Answers GET and HEAD of one path; HEAD sends the headers without the body. */
+export type HttpRoute = (request: IncomingMessage) => HttpAnswer | Promise<HttpAnswer>;
+
 export interface HttpEndpoints {
   /** From now on `/readyz` answers 503 `draining`, so load balancers stop sending new clients. */
   drain(): void;
@@ -27,22 +37,25 @@ export interface HttpEndpointsDeps {
   readonly checkTimeoutMs?: number;
   /** Socket.IO's path: requests below it are left to engine.io, whatever the attach order. */
   readonly socketPath?: string;
+  /** More pages by path, such as the manager console; the built-in paths cannot be replaced. */
+  readonly routes?: ReadonlyMap<string, HttpRoute>;
 }
 
 const DEFAULT_CHECK_TIMEOUT_MS = 1_000;
 
 /**
  * Answers `GET /healthz` (200 while the process runs), `GET /readyz` (200 when every readiness
- * check passes, else 503 naming the failed ones) and `GET /metrics` (Prometheus text) on the
- * service's HTTP server; HEAD works like GET, anything else is 404.
+ * check passes, else 503 naming the failed ones), `GET /metrics` (Prometheus text) and the extra
+ * `routes` on the service's HTTP server; HEAD works like GET, anything else is 404.
  */
 export function attachHttpEndpoints(server: Server, deps: HttpEndpointsDeps): HttpEndpoints {
   const socketPrefix = `${deps.socketPath ?? '/sockets'}/`;
   const timeoutMs = deps.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   let draining = false;
 
-  const routes = new Map<string, () => Promise<[number, string, string]>>([
-    ['/healthz', async () => json(200, { status: 'ok' })],
+  const routes = new Map<string, HttpRoute>([
+    ...(deps.routes ?? []),
+    ['/healthz', () => json(200, { status: 'ok' })],
     [
       '/readyz',
       async () => {
@@ -54,15 +67,22 @@ export function attachHttpEndpoints(server: Server, deps: HttpEndpointsDeps): Ht
           : json(503, { status: 'not_ready', failed, checks });
       },
     ],
-    ['/metrics', async () => [200, deps.metrics.contentType, await deps.metrics.text()]],
+    [
+      '/metrics',
+      async () => ({
+        status: 200,
+        headers: { 'content-type': deps.metrics.contentType },
+        body: await deps.metrics.text(),
+      }),
+    ],
   ]);
 
-  const answer = async (request: IncomingMessage): Promise<[number, string, string]> => {
+  const answer = async (request: IncomingMessage): Promise<HttpAnswer> => {
     const route =
       request.method === 'GET' || request.method === 'HEAD'
         ? routes.get(new URL(request.url ?? '/', 'http://service').pathname)
         : undefined;
-    return route === undefined ? json(404, { error: 'not_found' }) : route();
+    return route === undefined ? json(404, { error: 'not_found' }) : route(request);
   };
 
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -72,8 +92,8 @@ export function attachHttpEndpoints(server: Server, deps: HttpEndpointsDeps): Ht
         deps.logger.error({ err: error, url: request.url }, 'HTTP endpoint failed');
         return json(500, { error: 'internal' });
       })
-      .then(([status, contentType, body]) => {
-        response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+      .then(({ status, headers, body }) => {
+        response.writeHead(status, { 'cache-control': 'no-store', ...headers });
         response.end(body);
       });
   });
@@ -85,8 +105,12 @@ export function attachHttpEndpoints(server: Server, deps: HttpEndpointsDeps): Ht
   };
 }
 
-function json(status: number, body: unknown): [number, string, string] {
-  return [status, 'application/json; charset=utf-8', JSON.stringify(body)];
+function json(status: number, body: unknown): HttpAnswer {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(body),
+  };
 }
 
 /** Runs one check; a throw or a timeout is a failure with its reason, never an error. */

@@ -115,6 +115,26 @@ describe('the HTTP endpoints', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 
+  it('serve extra routes with their own headers, and never let one replace a built-in path', async () => {
+    const page = (body: string) => () => ({
+      status: 200,
+      headers: { 'content-type': 'text/plain', 'cache-control': 'no-cache' },
+      body,
+    });
+    const { base } = await serve({
+      routes: new Map([
+        ['/page', page('a page')],
+        ['/healthz', page('not health')],
+      ]),
+    });
+    const response = await fetch(`${base}/page`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(await response.text()).toBe('a page');
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${base}/page`, { method: 'POST' })).status).toBe(404);
+  });
+
   it('answer HEAD like GET, without a body', async () => {
     const { base } = await serve();
     const response = await fetch(`${base}/healthz`, { method: 'HEAD' });
