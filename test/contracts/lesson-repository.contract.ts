@@ -1,10 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  LessonRepositorySnapshot,
-  LessonSeed,
-} from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import type { LessonRepositorySnapshot } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
-import type { Lesson } from '../../src/domain/lesson.js';
+import type { Lesson, LessonSeed } from '../../src/domain/lesson.js';
 
 /**
  * What every LessonRepository must do (PROTOCOL §6 and §8), run against the in-memory repository

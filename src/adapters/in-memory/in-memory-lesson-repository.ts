@@ -2,21 +2,7 @@ import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Attendance, LessonRepository } from '../../application/ports/lesson-repository.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
-import type { Lesson } from '../../domain/lesson.js';
-
-/** A quiz or a task: what a lesson closes when it ends. */
-export interface LessonItem {
-  readonly id: Id;
-  readonly lessonId: Id;
-  readonly status: 'open' | 'closed';
-}
-
-/** Rows to start from: the demo data, or a test's own. */
-export interface LessonSeed {
-  readonly lessons: readonly Lesson[];
-  readonly quizzes: readonly LessonItem[];
-  readonly tasks: readonly LessonItem[];
-}
+import type { Lesson, LessonItem, LessonSeed } from '../../domain/lesson.js';
 
 export type LessonRow = Lesson & {
   readonly startedAtMs: number | null;

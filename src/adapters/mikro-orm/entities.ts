@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import type { LessonStatus } from '../../domain/lesson.js';
+import type { LessonStatus, WorkStatus } from '../../domain/lesson.js';
 
 /**
  * The tables of PROTOCOL §8, described for MikroORM without decorators. The shipped migrations
@@ -7,8 +7,6 @@ import type { LessonStatus } from '../../domain/lesson.js';
  * the difference, which must be empty. Ids are text chosen by the callers (other services own
  * lessons, quizzes and tasks); only `student_attend` numbers its rows itself.
  */
-
-export type WorkStatus = 'open' | 'closed';
 
 export const LessonEntity = defineEntity({
   name: 'Lesson',

@@ -1,9 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type {
-  LessonRepositorySnapshot,
-  LessonSeed,
-} from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import type { LessonRepositorySnapshot } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import {
   LessonEntity,
   QuizEntity,
@@ -15,7 +12,7 @@ import {
   seedLessons,
 } from '../../../src/adapters/mikro-orm/mikro-orm-lesson-repository.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
-import type { Lesson } from '../../../src/domain/lesson.js';
+import type { Lesson, LessonSeed } from '../../../src/domain/lesson.js';
 import { describeLessonRepositoryContract } from '../../contracts/lesson-repository.contract.js';
 import { hasPostgres } from '../../support/services.js';
 import { createFreshDatabase, type FreshDatabase, migratedOrm } from './fresh-database.js';
