@@ -57,8 +57,30 @@ class CreateClassroomTables extends Migration {
   }
 }
 
+/**
+ * `classroom_fence(deadline)` is true until the server's clock reaches `deadline`, then raises
+ * `query_canceled`, which rolls the whole statement back (PROTOCOL §6a.1). Writes call it on every
+ * row they write, so a statement that a stalled server runs after the client gave up on it applies
+ * nothing; the deadline is on the server's clock, see `WriteFence`. Volatile, so that it is
+ * evaluated for each row rather than once when the statement is planned.
+ */
+class CreateWriteFence extends Migration {
+  override up(): void {
+    this.addSql(`create function "classroom_fence"("deadline" timestamptz) returns boolean
+      language plpgsql volatile as $$
+      begin
+        if clock_timestamp() >= "deadline" then
+          raise exception 'the client gave up on this write at %', "deadline"
+            using errcode = 'query_canceled';
+        end if;
+        return true;
+      end $$;`);
+  }
+}
+
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126000000_create_classroom_tables', class: CreateClassroomTables },
+  { name: 'Migration20261206000000_create_write_fence', class: CreateWriteFence },
 ];
 
 /**

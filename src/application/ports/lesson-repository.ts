@@ -12,7 +12,8 @@ export interface Attendance {
 /**
  * Lessons, their quizzes and tasks, and who attended (PostgreSQL in production, memory with demo
  * data in embedded mode). Methods throw `DependencyUnavailableError` when the database cannot be
- * reached; a method that throws changed nothing.
+ * reached or does not answer in time; a method that throws changed nothing, not now and not later
+ * (PROTOCOL §6a.1: a write the database gets to only after the caller gave up applies nothing).
  */
 export interface LessonRepository {
   findLesson(lessonId: Id): Promise<Lesson | null>;

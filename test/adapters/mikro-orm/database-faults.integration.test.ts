@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrateDatabase } from '../../../src/adapters/mikro-orm/migrations.js';
 import {
   MikroOrmLessonRepository,
@@ -113,6 +113,103 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
       } finally {
         await server.signal('SIGCONT');
       }
+    });
+
+    describe('a write the client gave up on while the server was frozen', () => {
+      const fenced = { orgId: 'org-1', userId: 't-fenced' };
+      const write = {
+        startLesson: {
+          call: () => writer.startLesson('l-fenced-scheduled', nowMs),
+          statement: /^\s*update "lesson"/,
+        },
+        recordAttendance: {
+          call: () =>
+            writer.recordAttendance({ ...attendance, lessonId: 'l-fenced-active' }, nowMs),
+          statement: /^\s*insert into "student_attend"/,
+        },
+        endActiveLessons: {
+          call: () => writer.endActiveLessons(fenced, nowMs),
+          statement: /closed_quizzes/,
+        },
+      };
+      /** A pool of the test's own, so the sessions it leaves behind disturb no other test. */
+      let writerOrm: MikroORM;
+      let writer: MikroOrmLessonRepository;
+      let observer: MikroORM;
+
+      /** What the three writes would change, read on a connection of the observer's own. */
+      const fencedRows = () =>
+        observer.em.getConnection().execute(
+          `select 'lesson' as "table", id as "key", status as "value" from lesson
+             where id like 'l-fenced-%'
+           union all
+           select 'student_attend', lesson_id, student_id from student_attend
+             where lesson_id like 'l-fenced-%'
+           order by 1, 2, 3`,
+        );
+
+      beforeAll(async () => {
+        await seedLessons(orm, {
+          lessons: [
+            {
+              id: 'l-fenced-active',
+              ...teacherOf(fenced),
+              title: null,
+              seatCount: 30,
+              status: 'active',
+            },
+            {
+              id: 'l-fenced-scheduled',
+              ...teacherOf(fenced),
+              title: null,
+              seatCount: 30,
+              status: 'scheduled',
+            },
+          ],
+          quizzes: [],
+          tasks: [],
+        });
+        writerOrm = await openOrm({ databaseUrl: server.url });
+        writer = new MikroOrmLessonRepository(writerOrm);
+        observer = await openOrm({ databaseUrl: server.url, poolMax: 1 });
+      });
+
+      afterAll(async () => {
+        await writerOrm?.close();
+        await observer?.close();
+      });
+
+      it('applies nothing when the server thaws and runs it', async () => {
+        const before = await fencedRows();
+        // The writer has written before (an active lesson stays as it is), and holds one open
+        // connection per write, so that each statement reaches a session of its own while the
+        // server is frozen (a new connection could not even log in then).
+        await writer.startLesson('l-fenced-active', nowMs);
+        await Promise.all(
+          Object.keys(write).map(() =>
+            writerOrm.em.getConnection().execute('select pg_sleep(0.05)'),
+          ),
+        );
+        await server.signal('SIGSTOP');
+        const outcomes = await Promise.all(Object.values(write).map(({ call }) => timed(call)));
+        await server.signal('SIGCONT');
+        for (const { error } of outcomes) expect(error).toBeInstanceOf(DependencyUnavailableError);
+
+        // Each abandoned statement did reach its session, which runs it once thawed.
+        await vi.waitFor(
+          async () => {
+            const sessions: Array<{ query: string }> = await observer.em.getConnection().execute(
+              `select query from pg_stat_activity
+                 where datname = current_database() and state = 'idle'`,
+            );
+            for (const { statement } of Object.values(write)) {
+              expect(sessions.some(({ query }) => statement.test(query))).toBe(true);
+            }
+          },
+          { timeout: 5_000, interval: 50 },
+        );
+        expect(await fencedRows()).toEqual(before);
+      });
     });
   },
 );

@@ -46,6 +46,11 @@ const EXPECTED_CONSTRAINTS = [
   ['task', 'PRIMARY KEY (id)'],
 ];
 
+const SHIPPED = [
+  'Migration20261126000000_create_classroom_tables',
+  'Migration20261206000000_create_write_fence',
+];
+
 describe.runIf(hasPostgres)('the shipped migrations', () => {
   let database: FreshDatabase;
   let orm: MikroORM;
@@ -64,8 +69,8 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     await database?.drop();
   });
 
-  it('apply the initial migration to an empty database', () => {
-    expect(firstRun).toEqual(['Migration20261126000000_create_classroom_tables']);
+  it('apply every migration to an empty database, in order', () => {
+    expect(firstRun).toEqual(SHIPPED);
   });
 
   it('create the four tables of §8 and nothing else but the record of applied migrations', async () => {
@@ -103,6 +108,15 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     expect(constraints.map((row) => [row.table_name, row.definition])).toEqual(
       EXPECTED_CONSTRAINTS,
     );
+  });
+
+  it('create a write fence that passes before its deadline and cancels the statement after', async () => {
+    expect(
+      await rows(`select classroom_fence(clock_timestamp() + interval '1 minute') as open`),
+    ).toEqual([{ open: true }]);
+    await expect(rows(`select classroom_fence(clock_timestamp()) as open`)).rejects.toMatchObject({
+      code: '57014',
+    });
   });
 
   it('apply nothing the second time', async () => {
@@ -171,7 +185,7 @@ describe('classroom db migrate', () => {
     it('creates the database, applies the migrations, says which, and exits 0', async () => {
       expect(await dbMigrate({ DATABASE_URL: database.url })).toEqual({
         code: 0,
-        out: 'Applied Migration20261126000000_create_classroom_tables\n',
+        out: SHIPPED.map((name) => `Applied ${name}\n`).join(''),
         err: '',
       });
     });
