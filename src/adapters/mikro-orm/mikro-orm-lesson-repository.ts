@@ -64,6 +64,14 @@ const END_ACTIVE_LESSONS = `
     )
   select "id" from ended order by "id"`;
 
+/** Each seat's holder: the latest `updated_at`, on a tie the row created later (higher id). */
+const RECORDED_SEATS = `
+  select distinct on ("seat_id") "seat_id", "student_id" from "student_attend"
+  where "lesson_id" = ? and "seat_id" <> ''
+  order by "seat_id", "updated_at" desc, "id" desc`;
+
+const ACTIVE_LESSONS = `select "id", "org_id", "teacher_id" from "lesson" where "status" = 'active'`;
+
 interface LessonRow {
   readonly id: Id;
   readonly org_id: Id;
@@ -147,6 +155,22 @@ export class MikroOrmLessonRepository implements LessonRepository {
       teacher.userId,
     ]);
     return ended.map((row) => row.id);
+  }
+
+  async recordedSeats(lessonId: Id): Promise<ReadonlyMap<string, Id>> {
+    const rows = await this.query<{ seat_id: string; student_id: Id }>(RECORDED_SEATS, [lessonId]);
+    return new Map(rows.map((row) => [row.seat_id, row.student_id]));
+  }
+
+  async activeLessons(): Promise<Array<{ teacher: TeacherRef; lessonId: Id }>> {
+    const rows = await this.query<Pick<LessonRow, 'id' | 'org_id' | 'teacher_id'>>(
+      ACTIVE_LESSONS,
+      [],
+    );
+    return rows.map((row) => ({
+      teacher: { orgId: row.org_id, userId: row.teacher_id },
+      lessonId: row.id,
+    }));
   }
 
   /** One lesson or null per id, in the ids' order; each caller gets an object of its own. */
