@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrateDatabase } from '../../../src/adapters/mikro-orm/migrations.js';
+import { MikroOrmCooldownLedger } from '../../../src/adapters/mikro-orm/mikro-orm-cooldown-ledger.js';
 import {
   MikroOrmLessonRepository,
   seedLessons,
@@ -29,11 +30,12 @@ async function timed(operation: () => Promise<unknown>): Promise<{ error: unknow
 }
 
 describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
-  'MikroOrmLessonRepository when its server goes away',
+  'MikroOrmLessonRepository and MikroOrmCooldownLedger when their server goes away',
   () => {
     let server: OwnPostgres;
     let orm: MikroORM;
     let repository: MikroOrmLessonRepository;
+    let ledger: MikroOrmCooldownLedger;
     let nowMs = Date.UTC(2026, 0, 5, 9);
 
     const operations = {
@@ -41,6 +43,9 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
       startLesson: () => repository.startLesson('l-2', nowMs),
       recordAttendance: () => repository.recordAttendance(attendance, nowMs),
       endActiveLessons: () => repository.endActiveLessons(teacher, nowMs),
+      recordCooldown: () => ledger.record({ teacher, untilMs: nowMs + 60_000, by: 'm-1' }),
+      cancelCooldown: () => ledger.cancel({ teacher, untilMs: nowMs + 60_000 }),
+      activeCooldowns: () => ledger.active(nowMs),
     };
 
     beforeAll(async () => {
@@ -56,6 +61,7 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
         tasks: [],
       });
       repository = new MikroOrmLessonRepository(orm);
+      ledger = new MikroOrmCooldownLedger(orm);
     });
 
     afterAll(async () => {
@@ -117,6 +123,8 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
 
     describe('a write the client gave up on while the server was frozen', () => {
       const fenced = { orgId: 'org-1', userId: 't-fenced' };
+      const cooled = { orgId: 'org-1', userId: 't-cooled' };
+      const cooledUntilMs = nowMs + 60_000;
       const write = {
         startLesson: {
           call: () => writer.startLesson('l-fenced-scheduled', nowMs),
@@ -131,13 +139,22 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
           call: () => writer.endActiveLessons(fenced, nowMs),
           statement: /closed_quizzes/,
         },
+        recordCooldown: {
+          call: () => cooldowns.record({ teacher: fenced, untilMs: nowMs + 60_000, by: 'm-1' }),
+          statement: /^\s*insert into "teacher_cooldown"/,
+        },
+        cancelCooldown: {
+          call: () => cooldowns.cancel({ teacher: cooled, untilMs: cooledUntilMs }),
+          statement: /^\s*delete from "teacher_cooldown"/,
+        },
       };
       /** A pool of the test's own, so the sessions it leaves behind disturb no other test. */
       let writerOrm: MikroORM;
       let writer: MikroOrmLessonRepository;
+      let cooldowns: MikroOrmCooldownLedger;
       let observer: MikroORM;
 
-      /** What the three writes would change, read on a connection of the observer's own. */
+      /** What the writes would change, read on a connection of the observer's own. */
       const fencedRows = () =>
         observer.em.getConnection().execute(
           `select 'lesson' as "table", id as "key", status as "value" from lesson
@@ -145,6 +162,8 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
            union all
            select 'student_attend', lesson_id, student_id from student_attend
              where lesson_id like 'l-fenced-%'
+           union all
+           select 'teacher_cooldown', user_id, until::text from teacher_cooldown
            order by 1, 2, 3`,
         );
 
@@ -171,6 +190,7 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
         });
         writerOrm = await openOrm({ databaseUrl: server.url });
         writer = new MikroOrmLessonRepository(writerOrm);
+        cooldowns = new MikroOrmCooldownLedger(writerOrm);
         observer = await openOrm({ databaseUrl: server.url, poolMax: 1 });
       });
 
@@ -180,16 +200,18 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
       });
 
       it('applies nothing when the server thaws and runs it', async () => {
-        const before = await fencedRows();
-        // The writer has written before (an active lesson stays as it is), and holds one open
-        // connection per write, so that each statement reaches a session of its own while the
-        // server is frozen (a new connection could not even log in then).
+        // The writers have written before (an active lesson stays as it is; the cooldown is the
+        // one to cancel), and hold one open connection per write, so that each statement reaches
+        // a session of its own while the server is frozen (a new connection could not even log
+        // in then).
         await writer.startLesson('l-fenced-active', nowMs);
+        await cooldowns.record({ teacher: cooled, untilMs: cooledUntilMs, by: 'm-1' });
         await Promise.all(
           Object.keys(write).map(() =>
             writerOrm.em.getConnection().execute('select pg_sleep(0.05)'),
           ),
         );
+        const before = await fencedRows();
         await server.signal('SIGSTOP');
         const outcomes = await Promise.all(Object.values(write).map(({ call }) => timed(call)));
         await server.signal('SIGCONT');
