@@ -1,4 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrateDatabase } from '../../../src/adapters/mikro-orm/migrations.js';
 import { MikroOrmCooldownLedger } from '../../../src/adapters/mikro-orm/mikro-orm-cooldown-ledger.js';
@@ -6,8 +8,11 @@ import {
   MikroOrmLessonRepository,
   seedLessons,
 } from '../../../src/adapters/mikro-orm/mikro-orm-lesson-repository.js';
+import { MikroOrmPresenceLog } from '../../../src/adapters/mikro-orm/mikro-orm-presence-log.js';
 import { openOrm } from '../../../src/adapters/mikro-orm/orm.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
+import type { PresenceRecord } from '../../../src/domain/presence.js';
+import { counterValue } from '../../support/metrics.js';
 import { requireService } from '../../support/services.js';
 import { canRunOwnPostgres, OwnPostgres } from './own-postgres.js';
 
@@ -231,6 +236,90 @@ describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
           { timeout: 5_000, interval: 50 },
         );
         expect(await fencedRows()).toEqual(before);
+      });
+    });
+
+    describe('the presence log', () => {
+      /** A pool of the test's own, so the sessions it leaves behind disturb no other test. */
+      let logOrm: MikroORM;
+      let log: MikroOrmPresenceLog;
+      let registry: Registry;
+      let observer: MikroORM;
+      const record = (atMs: number): PresenceRecord => ({
+        orgId: 'org-log',
+        userId: 't-1',
+        atMs,
+        kind: 'disconnect',
+        reason: 'transport close',
+        node: 'node-1',
+      });
+      const history = () => log.history({ orgId: 'org-log', userId: 't-1', limit: 200 });
+      const timesWritten = async () => (await history()).map((found) => found.atMs);
+
+      beforeAll(async () => {
+        logOrm = await openOrm({ databaseUrl: server.url });
+        registry = new Registry();
+        log = new MikroOrmPresenceLog(logOrm, {
+          logger: pino({ level: 'silent' }),
+          registry,
+          retryDelayMs: 200,
+        });
+        observer = await openOrm({ databaseUrl: server.url, poolMax: 1 });
+      });
+
+      afterAll(async () => {
+        await log?.close();
+        await logOrm?.close();
+        await observer?.close();
+      });
+
+      it('keeps what it could not write while the server was down and writes it once it is back', async () => {
+        await server.stop();
+        try {
+          for (const atMs of [1, 2, 3]) await log.record(record(nowMs + atMs));
+          await vi.waitFor(
+            async () => {
+              expect(
+                await counterValue(registry, 'classroom_presence_log_failed_batches_total'),
+              ).toBeGreaterThan(0);
+            },
+            { timeout: 10_000, interval: 50 },
+          );
+        } finally {
+          await server.start();
+        }
+        // No flush: the retry timer sends them.
+        await vi.waitFor(
+          async () => expect(await timesWritten()).toEqual([nowMs + 3, nowMs + 2, nowMs + 1]),
+          { timeout: 10_000, interval: 100 },
+        );
+      });
+
+      it('writes a record once when the server runs a batch the log gave up on and sent again', async () => {
+        // The log has written before and holds an open connection for the batch.
+        await log.record(record(nowMs + 10));
+        await log.flush();
+        await server.signal('SIGSTOP');
+        await log.record(record(nowMs + 11));
+        const { ms } = await timed(() => log.flush());
+        await server.signal('SIGCONT');
+        expect(ms).toBeGreaterThan(5_000);
+
+        // The abandoned insert reached its session, which runs it once thawed.
+        await vi.waitFor(
+          async () => {
+            const sessions: Array<{ query: string }> = await observer.em.getConnection().execute(
+              `select query from pg_stat_activity
+                 where datname = current_database() and state = 'idle'`,
+            );
+            expect(sessions.some(({ query }) => /insert into "presence_event"/.test(query))).toBe(
+              true,
+            );
+          },
+          { timeout: 5_000, interval: 50 },
+        );
+        await log.flush();
+        expect((await timesWritten()).filter((atMs) => atMs === nowMs + 11)).toHaveLength(1);
       });
     });
   },
