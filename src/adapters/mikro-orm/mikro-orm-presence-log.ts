@@ -14,6 +14,8 @@ import { WriteFence } from './write-fence.js';
 const MAX_BATCH_SIZE = 500;
 /** Rows one pruning statement deletes, so that each stays well inside the statement timeout. */
 const PRUNE_CHUNK = 10_000;
+/** The longest wait between two attempts while the database stays away. */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 type DropReason = 'queue_full' | 'refused' | 'closed';
 const DROP_REASONS: readonly DropReason[] = ['queue_full', 'refused', 'closed'];
@@ -69,8 +71,6 @@ export interface MikroOrmPresenceLogOptions {
   /** May be shared with the service's other writers to the same database. */
   readonly fence?: WriteFence;
 }
-
-const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
  * The presence history in PostgreSQL (`presence_event`).
