@@ -1,9 +1,8 @@
-import type { LessonSeed } from '../src/adapters/in-memory/in-memory-lesson-repository.js';
 import type { TokenClaims, TokenVerifier } from '../src/application/ports/token-verifier.js';
 import type { Role } from '../src/domain/clients.js';
 import { domainError } from '../src/domain/errors.js';
 import type { Id } from '../src/domain/ids.js';
-import type { Lesson } from '../src/domain/lesson.js';
+import type { Lesson, LessonSeed } from '../src/domain/lesson.js';
 import { fail, ok, type Result } from '../src/domain/result.js';
 
 /** One lesson per teacher per slot: a school day of hour-long periods. */

@@ -119,6 +119,14 @@ class ObservedLessons implements LessonRepository {
     this.written(ended);
     return ended;
   }
+
+  recordedSeats(lessonId: Id): Promise<ReadonlyMap<string, Id>> {
+    return this.database.recordedSeats(lessonId);
+  }
+
+  activeLessons(): Promise<Array<{ teacher: TeacherRef; lessonId: Id }>> {
+    return this.database.activeLessons();
+  }
 }
 
 const increment = (counts: Record<string, number>, key: string) => {

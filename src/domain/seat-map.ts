@@ -10,6 +10,24 @@ export function initialSeatMap(seatCount: number): SeatMap {
   return seats;
 }
 
+/**
+ * The seat map a lesson starts from when its map was lost (PROTOCOL §6a.3): seats 1..`seatCount`,
+ * each held by the student `recorded` names for it (seat → student, as attendance recorded it).
+ * Recorded seats outside the range are left out, and a student recorded in several seats keeps
+ * the lowest-numbered of them, so that the map holds a student at most once, as `claimSeat` does.
+ */
+export function seatMapFromRecords(seatCount: number, recorded: ReadonlyMap<string, Id>): SeatMap {
+  const seats = initialSeatMap(seatCount);
+  const seated = new Set<Id>();
+  for (let seat = 1; seat <= seatCount; seat++) {
+    const student = recorded.get(String(seat));
+    if (student === undefined || student === '' || seated.has(student)) continue;
+    seats[String(seat)] = student;
+    seated.add(student);
+  }
+  return seats;
+}
+
 export interface SeatClaim {
   readonly seats: SeatMap;
   /** The seat the student left to take this one, if any. */

@@ -3,10 +3,7 @@ import { VirtualClock } from '../../sim/virtual-clock.js';
 import { VirtualScheduler } from '../../sim/virtual-scheduler.js';
 import { DEMO, demoSeed } from '../../src/adapters/in-memory/demo-data.js';
 import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analytics.js';
-import {
-  InMemoryLessonRepository,
-  type LessonSeed,
-} from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
@@ -25,6 +22,7 @@ import {
 } from '../../src/composition-root.js';
 import type { Role } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
+import type { LessonSeed } from '../../src/domain/lesson.js';
 
 /**
  * The service wired as in production, on in-memory adapters and virtual time: the real node admits

@@ -200,6 +200,8 @@ describe('JoinLesson', () => {
       },
       recordAttendance: (attendance, nowMs) => database.recordAttendance(attendance, nowMs),
       endActiveLessons: (teacher, nowMs) => database.endActiveLessons(teacher, nowMs),
+      recordedSeats: (lessonId) => database.recordedSeats(lessonId),
+      activeLessons: () => database.activeLessons(),
     };
     const c = classroom({ lessons: failingStart });
     const socket = await c.connect('grace-2', GRACE);

@@ -1,10 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  LessonRepositorySnapshot,
-  LessonSeed,
-} from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import type { LessonRepositorySnapshot } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
-import type { Lesson } from '../../src/domain/lesson.js';
+import type { Lesson, LessonSeed } from '../../src/domain/lesson.js';
 
 /**
  * What every LessonRepository must do (PROTOCOL §6 and §8), run against the in-memory repository
@@ -172,6 +169,93 @@ export function describeLessonRepositoryContract(
           ),
         ).rejects.toThrow();
         expect((await h.snapshot()).attendance).toEqual([]);
+      });
+    });
+
+    describe('recordedSeats', () => {
+      const record = (studentId: string, seatId: string, atMs: number, lessonId = 'l-1') =>
+        h.repo.recordAttendance({ lessonId, studentId, displayName: studentId, seatId }, atMs);
+
+      beforeEach(async () => {
+        await h.seed({ lessons: [lesson('l-1'), lesson('l-2')], quizzes: [], tasks: [] });
+      });
+
+      it('maps each seat recorded for the lesson to its student, and no other lesson’s', async () => {
+        await record('s-1', '3', NOW_MS);
+        await record('s-2', '1', NOW_MS);
+        await record('s-3', '2', NOW_MS, 'l-2');
+        expect(await h.repo.recordedSeats('l-1')).toEqual(
+          new Map([
+            ['1', 's-2'],
+            ['3', 's-1'],
+          ]),
+        );
+      });
+
+      it('follows a student who moved to the seat it recorded last', async () => {
+        await record('s-1', '3', NOW_MS);
+        await record('s-1', '7', LATER_MS);
+        expect(await h.repo.recordedSeats('l-1')).toEqual(new Map([['7', 's-1']]));
+      });
+
+      it('gives a seat two students recorded to the later update, whatever order the writes came in', async () => {
+        await record('s-late', '4', LATER_MS);
+        await record('s-early', '4', NOW_MS);
+        await record('s-first', '5', NOW_MS);
+        await record('s-second', '5', LATER_MS);
+        expect(await h.repo.recordedSeats('l-1')).toEqual(
+          new Map([
+            ['4', 's-late'],
+            ['5', 's-second'],
+          ]),
+        );
+      });
+
+      it('gives a seat two students recorded at the same moment to the row created later', async () => {
+        await record('s-b', '6', NOW_MS);
+        await record('s-a', '6', NOW_MS);
+        await record('s-c', '8', NOW_MS);
+        await record('s-d', '8', NOW_MS);
+        expect(await h.repo.recordedSeats('l-1')).toEqual(
+          new Map([
+            ['6', 's-a'],
+            ['8', 's-d'],
+          ]),
+        );
+      });
+
+      it('answers an empty map for a lesson nobody attended or that does not exist', async () => {
+        expect(await h.repo.recordedSeats('l-2')).toEqual(new Map());
+        expect(await h.repo.recordedSeats('l-unknown')).toEqual(new Map());
+      });
+    });
+
+    describe('activeLessons', () => {
+      it('lists every active lesson with its teacher, in every org, and no other lesson', async () => {
+        await h.seed({
+          lessons: [
+            lesson('l-1'),
+            lesson('l-2', { teacherId: 't-2' }),
+            lesson('l-3', { orgId: 'org-b' }),
+            lesson('l-scheduled', { status: 'scheduled' }),
+            lesson('l-ended', { status: 'ended' }),
+          ],
+          quizzes: [],
+          tasks: [],
+        });
+        await h.repo.endActiveLessons({ orgId: 'org-a', userId: 't-2' }, NOW_MS);
+        await h.repo.startLesson('l-scheduled', NOW_MS);
+        const active = await h.repo.activeLessons();
+        expect([...active].sort((a, b) => (a.lessonId < b.lessonId ? -1 : 1))).toEqual([
+          { teacher: { orgId: 'org-a', userId: 't-1' }, lessonId: 'l-1' },
+          { teacher: { orgId: 'org-b', userId: 't-1' }, lessonId: 'l-3' },
+          { teacher: { orgId: 'org-a', userId: 't-1' }, lessonId: 'l-scheduled' },
+        ]);
+      });
+
+      it('lists nothing when no lesson is active', async () => {
+        await h.seed({ lessons: [lesson('l-ended', { status: 'ended' })], quizzes: [], tasks: [] });
+        expect(await h.repo.activeLessons()).toEqual([]);
       });
     });
 

@@ -1,5 +1,5 @@
 import type { Role } from '../../domain/clients.js';
-import type { LessonSeed } from './in-memory-lesson-repository.js';
+import type { LessonSeed } from '../../domain/lesson.js';
 
 /**
  * The embedded mode's school: one org, two teachers, an admin manager, four students, an active

@@ -2,21 +2,7 @@ import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Attendance, LessonRepository } from '../../application/ports/lesson-repository.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
-import type { Lesson } from '../../domain/lesson.js';
-
-/** A quiz or a task: what a lesson closes when it ends. */
-export interface LessonItem {
-  readonly id: Id;
-  readonly lessonId: Id;
-  readonly status: 'open' | 'closed';
-}
-
-/** Rows to start from: the demo data, or a test's own. */
-export interface LessonSeed {
-  readonly lessons: readonly Lesson[];
-  readonly quizzes: readonly LessonItem[];
-  readonly tasks: readonly LessonItem[];
-}
+import type { Lesson, LessonItem, LessonSeed } from '../../domain/lesson.js';
 
 export type LessonRow = Lesson & {
   readonly startedAtMs: number | null;
@@ -57,8 +43,8 @@ export class InMemoryLessonRepository implements LessonRepository {
   private readonly tasks = new Map<Id, Mutable<LessonItemRow>>();
   /** The quizzes and tasks of each lesson (the same records as in their tables). */
   private readonly itemsByLesson = new Map<Id, Mutable<LessonItemRow>[]>();
-  /** Keyed by lesson and student: one row each, like the unique index. */
-  private readonly attendance = new Map<string, AttendanceRow>();
+  /** Lesson → student → row: one row each, like the unique index; rows in creation order. */
+  private readonly attendance = new Map<Id, Map<Id, AttendanceRow>>();
 
   constructor(seed: LessonSeed = EMPTY_SEED) {
     this.seed(seed);
@@ -104,14 +90,14 @@ export class InMemoryLessonRepository implements LessonRepository {
     this.available = up;
   }
 
-  /** Copies of every row, in insertion order. */
+  /** Copies of every row, in insertion order (attendance lesson by lesson). */
   snapshot(): LessonRepositorySnapshot {
     const copies = <T>(rows: Iterable<T>): T[] => [...rows].map((row) => ({ ...row }));
     return {
       lessons: copies(this.lessons.values()),
       quizzes: copies(this.quizzes.values()),
       tasks: copies(this.tasks.values()),
-      attendance: copies(this.attendance.values()),
+      attendance: copies([...this.attendance.values()].flatMap((rows) => [...rows.values()])),
     };
   }
 
@@ -136,10 +122,11 @@ export class InMemoryLessonRepository implements LessonRepository {
     if (!this.lessons.has(attendance.lessonId)) {
       throw new Error(`Attendance refers to the unknown lesson ${attendance.lessonId}`);
     }
-    const key = `${attendance.lessonId}:${attendance.studentId}`;
-    const createdAtMs = this.attendance.get(key)?.createdAtMs ?? nowMs;
     const { lessonId, studentId, displayName, seatId } = attendance;
-    this.attendance.set(key, {
+    const ofLesson = this.attendance.get(lessonId) ?? new Map<Id, AttendanceRow>();
+    this.attendance.set(lessonId, ofLesson);
+    const createdAtMs = ofLesson.get(studentId)?.createdAtMs ?? nowMs;
+    ofLesson.set(studentId, {
       lessonId,
       studentId,
       displayName,
@@ -167,6 +154,26 @@ export class InMemoryLessonRepository implements LessonRepository {
       }
     }
     return ended;
+  }
+
+  /** Rows in creation order, so that on equal `updatedAtMs` the later one wins, as in PostgreSQL. */
+  async recordedSeats(lessonId: Id): Promise<ReadonlyMap<string, Id>> {
+    this.ensureAvailable();
+    const holders = new Map<string, AttendanceRow>();
+    for (const row of this.attendance.get(lessonId)?.values() ?? []) {
+      const holder = holders.get(row.seatId);
+      if (row.seatId !== '' && (holder === undefined || holder.updatedAtMs <= row.updatedAtMs)) {
+        holders.set(row.seatId, row);
+      }
+    }
+    return new Map([...holders].map(([seatId, row]) => [seatId, row.studentId]));
+  }
+
+  async activeLessons(): Promise<Array<{ teacher: TeacherRef; lessonId: Id }>> {
+    this.ensureAvailable();
+    return [...this.lessons.values()]
+      .filter((row) => row.status === 'active')
+      .map((row) => ({ teacher: { orgId: row.orgId, userId: row.teacherId }, lessonId: row.id }));
   }
 
   private ensureAvailable(): void {

@@ -1,14 +1,13 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import type { LessonStatus } from '../../domain/lesson.js';
+import type { LessonStatus, WorkStatus } from '../../domain/lesson.js';
+import type { PresenceEventKind } from '../../domain/presence.js';
 
 /**
  * The tables of PROTOCOL §8, described for MikroORM without decorators. The shipped migrations
  * create exactly these tables; a test keeps the two in step by asking the schema generator for
  * the difference, which must be empty. Ids are text chosen by the callers (other services own
- * lessons, quizzes and tasks); only `student_attend` numbers its rows itself.
+ * lessons, quizzes and tasks); only `student_attend` and `presence_event` number their rows.
  */
-
-export type WorkStatus = 'open' | 'closed';
 
 export const LessonEntity = defineEntity({
   name: 'Lesson',
@@ -58,4 +57,49 @@ function workItemEntity(name: string, tableName: string) {
 export const QuizEntity = workItemEntity('Quiz', 'quiz');
 export const TaskEntity = workItemEntity('Task', 'task');
 
-export const ENTITIES = [LessonEntity, StudentAttendEntity, QuizEntity, TaskEntity];
+/**
+ * The presence history. `at` descends in the index, which the schema generator cannot say in
+ * columns; as an expression index it is compared by name, and the schema test reads its definition.
+ */
+export const PresenceEventEntity = defineEntity({
+  name: 'PresenceEvent',
+  tableName: 'presence_event',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    orgId: p.text(),
+    userId: p.text(),
+    at: p.datetime().columnType('timestamptz'),
+    kind: p.text().$type<PresenceEventKind>(),
+    reason: p.text(),
+    by: p.text().nullable(),
+    lessonIds: p.array().columnType('text[]').nullable(),
+    node: p.text(),
+  },
+  indexes: [
+    {
+      name: 'presence_event_org_user_at_idx',
+      expression:
+        'create index "presence_event_org_user_at_idx" on "presence_event" ("org_id", "user_id", "at" desc)',
+    },
+  ],
+});
+
+export const TeacherCooldownEntity = defineEntity({
+  name: 'TeacherCooldown',
+  tableName: 'teacher_cooldown',
+  properties: {
+    orgId: p.text().primary(),
+    userId: p.text().primary(),
+    until: p.datetime().columnType('timestamptz'),
+    by: p.text(),
+  },
+});
+
+export const ENTITIES = [
+  LessonEntity,
+  StudentAttendEntity,
+  QuizEntity,
+  TaskEntity,
+  PresenceEventEntity,
+  TeacherCooldownEntity,
+];

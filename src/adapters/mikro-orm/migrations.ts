@@ -57,8 +57,66 @@ class CreateClassroomTables extends Migration {
   }
 }
 
+/**
+ * `classroom_fence(deadline)` is true until the server's clock reaches `deadline`, then raises
+ * `query_canceled`, which rolls the whole statement back (PROTOCOL §6a.1). Writes call it on every
+ * row they write, so a statement that a stalled server runs after the client gave up on it applies
+ * nothing; the deadline is on the server's clock, see `WriteFence`. Volatile, so that it is
+ * evaluated for each row rather than once when the statement is planned.
+ */
+class CreateWriteFence extends Migration {
+  override up(): void {
+    this.addSql(`create function "classroom_fence"("deadline" timestamptz) returns boolean
+      language plpgsql volatile as $$
+      begin
+        if clock_timestamp() >= "deadline" then
+          raise exception 'the client gave up on this write at %', "deadline"
+            using errcode = 'query_canceled';
+        end if;
+        return true;
+      end $$;`);
+  }
+}
+
+/**
+ * Contract v1.1 (PROTOCOL §5a, §6a.3, §8): the teachers' presence history, read newest first per
+ * user of an org, and force-logout cooldowns that outlive a Redis that lost its data.
+ */
+class CreatePresenceHistoryAndCooldowns extends Migration {
+  override up(): void {
+    this.addSql(`create table "presence_event" (
+      "id" bigserial primary key,
+      "org_id" text not null,
+      "user_id" text not null,
+      "at" timestamptz not null,
+      "kind" text not null,
+      "reason" text not null,
+      "by" text null,
+      "lesson_ids" text[] null,
+      "node" text not null
+    );`);
+    // A user's history, newest first, is one index range.
+    this.addSql(
+      `create index "presence_event_org_user_at_idx" on "presence_event" ("org_id", "user_id", "at" desc);`,
+    );
+
+    this.addSql(`create table "teacher_cooldown" (
+      "org_id" text not null,
+      "user_id" text not null,
+      "until" timestamptz not null,
+      "by" text not null,
+      constraint "teacher_cooldown_pkey" primary key ("org_id", "user_id")
+    );`);
+  }
+}
+
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126000000_create_classroom_tables', class: CreateClassroomTables },
+  { name: 'Migration20261206000000_create_write_fence', class: CreateWriteFence },
+  {
+    name: 'Migration20261206000001_create_presence_history_and_cooldowns',
+    class: CreatePresenceHistoryAndCooldowns,
+  },
 ];
 
 /**

@@ -1,13 +1,12 @@
 import type { Knex, MikroORM } from '@mikro-orm/postgresql';
-import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Attendance, LessonRepository } from '../../application/ports/lesson-repository.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
-import type { Lesson } from '../../domain/lesson.js';
-import type { LessonSeed } from '../in-memory/in-memory-lesson-repository.js';
+import type { Lesson, LessonSeed } from '../../domain/lesson.js';
 import { LessonEntity, QuizEntity, TaskEntity } from './entities.js';
-import { isDatabaseUnavailable } from './orm.js';
+import { runSql } from './sql.js';
 import { StatementBatcher } from './statement-batcher.js';
+import { WriteFence } from './write-fence.js';
 
 /** Most calls one statement serves: bounds the statement's size and its parameters. */
 const MAX_BATCH_SIZE = 500;
@@ -15,6 +14,16 @@ const MAX_BATCH_SIZE = 500;
 const FIND_LESSONS = `
   select "id", "org_id", "teacher_id", "title", "seat_count", "status"
   from "lesson" where "id" = any(?::text[])`;
+
+/*
+ * Every write is fenced: each row it writes first passes `classroom_fence(deadline)` (see
+ * `WriteFence`), also a row an upsert finds only once it got its lock, so a statement that runs
+ * after its caller gave up on it fails whole and changes nothing.
+ */
+
+const START_LESSON = `
+  update "lesson" set "status" = 'active', "started_at" = ?
+  where "id" = ? and "status" = 'scheduled' and "classroom_fence"(?)`;
 
 /**
  * One upsert for a whole batch, one row per (lesson, student), in one statement and therefore one
@@ -26,29 +35,42 @@ const RECORD_ATTENDANCE = `
     ("lesson_id", "student_id", "display_name", "seat_id", "created_at", "updated_at")
   select * from unnest(
     ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[])
+  where "classroom_fence"(?)
   on conflict ("lesson_id", "student_id") do update set
     "display_name" = excluded."display_name",
     "seat_id" = excluded."seat_id",
-    "updated_at" = excluded."updated_at"`;
+    "updated_at" = excluded."updated_at"
+  where "classroom_fence"(?)`;
 
 const END_ACTIVE_LESSONS = `
   with
-    now as (select ?::timestamptz as at),
+    now as (select ?::timestamptz as at, ?::timestamptz as deadline),
     ended as (
       update "lesson" set "status" = 'ended', "ended_at" = (select at from now)
       where "org_id" = ? and "teacher_id" = ? and "status" = 'active'
         and ("started_at" is null or "started_at" < (select at from now))
+        and "classroom_fence"((select deadline from now))
       returning "id"
     ),
     closed_quizzes as (
       update "quiz" set "status" = 'closed', "closed_at" = (select at from now)
       where "status" = 'open' and "lesson_id" in (select "id" from ended)
+        and "classroom_fence"((select deadline from now))
     ),
     closed_tasks as (
       update "task" set "status" = 'closed', "closed_at" = (select at from now)
       where "status" = 'open' and "lesson_id" in (select "id" from ended)
+        and "classroom_fence"((select deadline from now))
     )
   select "id" from ended order by "id"`;
+
+/** Each seat's holder: the latest `updated_at`, on a tie the row created later (higher id). */
+const RECORDED_SEATS = `
+  select distinct on ("seat_id") "seat_id", "student_id" from "student_attend"
+  where "lesson_id" = ? and "seat_id" <> ''
+  order by "seat_id", "updated_at" desc, "id" desc`;
+
+const ACTIVE_LESSONS = `select "id", "org_id", "teacher_id" from "lesson" where "status" = 'active'`;
 
 interface LessonRow {
   readonly id: Id;
@@ -75,9 +97,10 @@ interface AttendanceRow {
 /**
  * Lessons in PostgreSQL. No state is shared between requests except the batches being gathered:
  * `findLesson` and `recordAttendance` gather concurrent calls (see `StatementBatcher`) so that one
- * statement serves up to 500 of them; the others work on a forked EntityManager each. An
- * unreachable or slow database becomes `DependencyUnavailableError`; any other error (a broken
- * constraint, a bug) propagates as it is.
+ * statement serves up to 500 of them; every other call is one statement of its own. An
+ * unreachable or slow database becomes `DependencyUnavailableError`, and a write that throws it
+ * never applies later (fenced, see `WriteFence`); any other error (a broken constraint, a bug)
+ * propagates as it is.
  */
 export class MikroOrmLessonRepository implements LessonRepository {
   /**
@@ -98,22 +121,18 @@ export class MikroOrmLessonRepository implements LessonRepository {
     serve: (writes) => this.writeAttendance(writes),
   });
 
-  constructor(private readonly orm: MikroORM) {}
+  /** `fence` may be shared with the service's other writers to the same database. */
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly fence = new WriteFence(orm),
+  ) {}
 
   findLesson(lessonId: Id): Promise<Lesson | null> {
     return this.lessonReads.submit(lessonId);
   }
 
-  startLesson(lessonId: Id, nowMs: number): Promise<void> {
-    return this.guarded(async () => {
-      await this.orm.em
-        .fork()
-        .nativeUpdate(
-          LessonEntity,
-          { id: lessonId, status: 'scheduled' },
-          { status: 'active', startedAt: new Date(nowMs) },
-        );
-    });
+  async startLesson(lessonId: Id, nowMs: number): Promise<void> {
+    await this.query(START_LESSON, [new Date(nowMs), lessonId, await this.fence.deadline()]);
   }
 
   recordAttendance(attendance: Attendance, nowMs: number): Promise<void> {
@@ -131,10 +150,27 @@ export class MikroOrmLessonRepository implements LessonRepository {
   async endActiveLessons(teacher: TeacherRef, nowMs: number): Promise<Id[]> {
     const ended = await this.query<{ id: Id }>(END_ACTIVE_LESSONS, [
       new Date(nowMs),
+      await this.fence.deadline(),
       teacher.orgId,
       teacher.userId,
     ]);
     return ended.map((row) => row.id);
+  }
+
+  async recordedSeats(lessonId: Id): Promise<ReadonlyMap<string, Id>> {
+    const rows = await this.query<{ seat_id: string; student_id: Id }>(RECORDED_SEATS, [lessonId]);
+    return new Map(rows.map((row) => [row.seat_id, row.student_id]));
+  }
+
+  async activeLessons(): Promise<Array<{ teacher: TeacherRef; lessonId: Id }>> {
+    const rows = await this.query<Pick<LessonRow, 'id' | 'org_id' | 'teacher_id'>>(
+      ACTIVE_LESSONS,
+      [],
+    );
+    return rows.map((row) => ({
+      teacher: { orgId: row.org_id, userId: row.teacher_id },
+      lessonId: row.id,
+    }));
   }
 
   /** One lesson or null per id, in the ids' order; each caller gets an object of its own. */
@@ -175,6 +211,7 @@ export class MikroOrmLessonRepository implements LessonRepository {
       }
     }
     const ordered = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const deadline = await this.fence.deadline();
     await this.query(RECORD_ATTENDANCE, [
       ordered.map((row) => row.attendance.lessonId),
       ordered.map((row) => row.attendance.studentId),
@@ -182,30 +219,14 @@ export class MikroOrmLessonRepository implements LessonRepository {
       ordered.map((row) => row.attendance.seatId),
       ordered.map((row) => new Date(row.createdAtMs)),
       ordered.map((row) => new Date(row.updatedAtMs)),
+      deadline,
+      deadline,
     ]);
     return writes.map(() => undefined);
   }
 
-  /**
-   * Plain parameterised SQL on the ORM's pool: no entity mapping, and the values travel as bind
-   * parameters (an array is one parameter), so the statement text is the same for every batch.
-   */
-  private query<Row>(sql: string, bindings: readonly Knex.Value[]): Promise<Row[]> {
-    return this.guarded(async () => {
-      const result = await this.orm.em.getConnection().getKnex().raw(sql, bindings);
-      return result.rows as Row[];
-    });
-  }
-
-  private async guarded<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) {
-        throw new DependencyUnavailableError('database', { cause: error });
-      }
-      throw error;
-    }
+  private async query<Row>(sql: string, bindings: readonly Knex.Value[]): Promise<Row[]> {
+    return (await runSql<Row>(this.orm, sql, bindings)).rows;
   }
 }
 

@@ -12,7 +12,7 @@ import { MIGRATIONS } from './migrations.js';
 const CONNECT_TIMEOUT_MS = 3_000;
 const ACQUIRE_TIMEOUT_MS = 4_000;
 const STATEMENT_TIMEOUT_MS = 5_000;
-const QUERY_TIMEOUT_MS = 6_000;
+export const QUERY_TIMEOUT_MS = 6_000;
 /** A node that dies inside a transaction must not hold lesson rows locked for long. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 const DEFAULT_POOL_MAX = 10;

@@ -2,6 +2,7 @@ import mixpanel from 'mixpanel';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Analytics, AnalyticsEvent } from '../../application/ports/analytics.js';
+import { positiveInteger } from '../positive-integer.js';
 
 /** `track_batch` posts at most this many events per request; Mixpanel's /track takes no more. */
 const MAX_BATCH_SIZE = 50;
@@ -281,11 +282,4 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  }
-  return value;
 }

@@ -20,12 +20,18 @@ export interface PresenceLog {
   /** Enqueues one record; resolves at once and never rejects. */
   record(entry: PresenceRecord): Promise<void>;
 
-  /** The org's records of one user, newest first. Throws `DependencyUnavailableError`. */
+  /**
+   * The org's records of one user, newest first (of records with the same time, the later
+   * recorded first). Throws `DependencyUnavailableError`.
+   */
   history(query: PresenceHistoryQuery): Promise<PresenceRecord[]>;
 
   /** Deletes records older than `beforeMs`; resolves to how many. Throws `DependencyUnavailableError`. */
   prune(beforeMs: number): Promise<number>;
 
-  /** Writes what is queued (for shutdown and tests); never rejects. */
+  /**
+   * Writes what is queued (for shutdown and tests) and resolves once that was tried; never
+   * rejects. What could not be written stays queued.
+   */
   flush(): Promise<void>;
 }

@@ -29,6 +29,8 @@ describe('InMemoryLessonRepository', () => {
           1,
         ),
       () => repo.endActiveLessons(teacher, 1),
+      () => repo.recordedSeats('lesson-math'),
+      () => repo.activeLessons(),
     ];
     for (const call of calls) {
       await expect(call()).rejects.toBeInstanceOf(DependencyUnavailableError);

@@ -1,9 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type {
-  LessonRepositorySnapshot,
-  LessonSeed,
-} from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
+import type { LessonRepositorySnapshot } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import {
   LessonEntity,
   QuizEntity,
@@ -14,8 +11,9 @@ import {
   MikroOrmLessonRepository,
   seedLessons,
 } from '../../../src/adapters/mikro-orm/mikro-orm-lesson-repository.js';
+import { WriteFence } from '../../../src/adapters/mikro-orm/write-fence.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
-import type { Lesson } from '../../../src/domain/lesson.js';
+import type { Lesson, LessonSeed } from '../../../src/domain/lesson.js';
 import { describeLessonRepositoryContract } from '../../contracts/lesson-repository.contract.js';
 import { hasPostgres } from '../../support/services.js';
 import { createFreshDatabase, type FreshDatabase, migratedOrm } from './fresh-database.js';
@@ -169,6 +167,35 @@ describe.runIf(hasPostgres)('MikroOrmLessonRepository on PostgreSQL', () => {
           expect(after.quizzes.find((row) => row.lessonId === id)?.closedAtMs).toBe(NOW_MS + index);
         }
       }
+    });
+
+    it('refuses every write whose deadline has passed on the server, as unavailable, changing nothing', async () => {
+      await seedLessons(orm, {
+        lessons: [lesson('l-active'), lesson('l-scheduled', 'scheduled')],
+        quizzes: [{ id: 'q-1', lessonId: 'l-active', status: 'open' }],
+        tasks: [],
+      });
+      await repository.recordAttendance(
+        { lessonId: 'l-active', studentId: 's-known', displayName: 'Ada', seatId: '1' },
+        NOW_MS,
+      );
+      const before = await snapshotOf(orm);
+      const late = new MikroOrmLessonRepository(orm, new WriteFence(orm, { budgetMs: -1_000 }));
+      const outcomes = await Promise.allSettled([
+        late.startLesson('l-scheduled', NOW_MS),
+        late.recordAttendance(
+          { lessonId: 'l-active', studentId: 's-new', displayName: 'Grace', seatId: '2' },
+          NOW_MS,
+        ),
+        late.recordAttendance(
+          { lessonId: 'l-active', studentId: 's-known', displayName: 'Ada L.', seatId: '3' },
+          NOW_MS,
+        ),
+        late.endActiveLessons(teacher, NOW_MS),
+      ]);
+      const refused = { status: 'rejected', reason: expect.any(DependencyUnavailableError) };
+      expect(outcomes).toEqual(outcomes.map(() => refused));
+      expect(await snapshotOf(orm)).toEqual(before);
     });
 
     it('passes the database refusing an attendance of an unknown lesson on unchanged', async () => {

@@ -18,6 +18,15 @@ const EXPECTED_COLUMNS = [
   ['lesson', 'status', 'text', "'active'::text", 'NO'],
   ['lesson', 'started_at', TIMESTAMPTZ, null, 'YES'],
   ['lesson', 'ended_at', TIMESTAMPTZ, null, 'YES'],
+  ['presence_event', 'id', 'bigint', "nextval('presence_event_id_seq'::regclass)", 'NO'],
+  ['presence_event', 'org_id', 'text', null, 'NO'],
+  ['presence_event', 'user_id', 'text', null, 'NO'],
+  ['presence_event', 'at', TIMESTAMPTZ, null, 'NO'],
+  ['presence_event', 'kind', 'text', null, 'NO'],
+  ['presence_event', 'reason', 'text', null, 'NO'],
+  ['presence_event', 'by', 'text', null, 'YES'],
+  ['presence_event', 'lesson_ids', 'ARRAY', null, 'YES'],
+  ['presence_event', 'node', 'text', null, 'NO'],
   ['quiz', 'id', 'text', null, 'NO'],
   ['quiz', 'lesson_id', 'text', null, 'NO'],
   ['quiz', 'status', 'text', null, 'NO'],
@@ -33,10 +42,15 @@ const EXPECTED_COLUMNS = [
   ['task', 'lesson_id', 'text', null, 'NO'],
   ['task', 'status', 'text', null, 'NO'],
   ['task', 'closed_at', TIMESTAMPTZ, null, 'YES'],
+  ['teacher_cooldown', 'org_id', 'text', null, 'NO'],
+  ['teacher_cooldown', 'user_id', 'text', null, 'NO'],
+  ['teacher_cooldown', 'until', TIMESTAMPTZ, null, 'NO'],
+  ['teacher_cooldown', 'by', 'text', null, 'NO'],
 ];
 
 const EXPECTED_CONSTRAINTS = [
   ['lesson', 'PRIMARY KEY (id)'],
+  ['presence_event', 'PRIMARY KEY (id)'],
   ['quiz', 'FOREIGN KEY (lesson_id) REFERENCES lesson(id) ON UPDATE CASCADE'],
   ['quiz', 'PRIMARY KEY (id)'],
   ['student_attend', 'FOREIGN KEY (lesson_id) REFERENCES lesson(id) ON UPDATE CASCADE'],
@@ -44,6 +58,21 @@ const EXPECTED_CONSTRAINTS = [
   ['student_attend', 'UNIQUE (lesson_id, student_id)'],
   ['task', 'FOREIGN KEY (lesson_id) REFERENCES lesson(id) ON UPDATE CASCADE'],
   ['task', 'PRIMARY KEY (id)'],
+  ['teacher_cooldown', 'PRIMARY KEY (org_id, user_id)'],
+];
+
+/** The secondary indexes, each for the query that needs it. */
+const EXPECTED_INDEXES = [
+  'CREATE INDEX lesson_teacher_status_idx ON public.lesson USING btree (org_id, teacher_id, status)',
+  'CREATE INDEX presence_event_org_user_at_idx ON public.presence_event USING btree (org_id, user_id, at DESC)',
+  'CREATE INDEX quiz_lesson_idx ON public.quiz USING btree (lesson_id)',
+  'CREATE INDEX task_lesson_idx ON public.task USING btree (lesson_id)',
+];
+
+const SHIPPED = [
+  'Migration20261126000000_create_classroom_tables',
+  'Migration20261206000000_create_write_fence',
+  'Migration20261206000001_create_presence_history_and_cooldowns',
 ];
 
 describe.runIf(hasPostgres)('the shipped migrations', () => {
@@ -64,11 +93,11 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     await database?.drop();
   });
 
-  it('apply the initial migration to an empty database', () => {
-    expect(firstRun).toEqual(['Migration20261126000000_create_classroom_tables']);
+  it('apply every migration to an empty database, in order', () => {
+    expect(firstRun).toEqual(SHIPPED);
   });
 
-  it('create the four tables of §8 and nothing else but the record of applied migrations', async () => {
+  it('create the six tables of §8 and nothing else but the record of applied migrations', async () => {
     const tables = await rows(
       `select table_name from information_schema.tables
        where table_schema = 'public' order by table_name`,
@@ -76,9 +105,11 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     expect(tables.map((row) => row.table_name)).toEqual([
       'lesson',
       'mikro_orm_migrations',
+      'presence_event',
       'quiz',
       'student_attend',
       'task',
+      'teacher_cooldown',
     ]);
   });
 
@@ -86,7 +117,7 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     const columns = await rows(
       `select table_name, column_name, data_type, column_default, is_nullable
        from information_schema.columns
-       where table_schema = 'public' and table_name in ('lesson', 'student_attend', 'quiz', 'task')
+       where table_schema = 'public' and table_name <> 'mikro_orm_migrations'
        order by table_name, ordinal_position`,
     );
     expect(columns.map((column) => Object.values(column))).toEqual(EXPECTED_COLUMNS);
@@ -103,6 +134,24 @@ describe.runIf(hasPostgres)('the shipped migrations', () => {
     expect(constraints.map((row) => [row.table_name, row.definition])).toEqual(
       EXPECTED_CONSTRAINTS,
     );
+  });
+
+  it('index the tables for the queries the service makes', async () => {
+    const indexes = await rows(
+      `select indexdef from pg_indexes
+       where schemaname = 'public' and indexname not like '%_pkey' and indexname not like '%_unique'
+       order by indexname`,
+    );
+    expect(indexes.map((row) => row.indexdef)).toEqual(EXPECTED_INDEXES);
+  });
+
+  it('create a write fence that passes before its deadline and cancels the statement after', async () => {
+    expect(
+      await rows(`select classroom_fence(clock_timestamp() + interval '1 minute') as open`),
+    ).toEqual([{ open: true }]);
+    await expect(rows(`select classroom_fence(clock_timestamp()) as open`)).rejects.toMatchObject({
+      code: '57014',
+    });
   });
 
   it('apply nothing the second time', async () => {
@@ -171,7 +220,7 @@ describe('classroom db migrate', () => {
     it('creates the database, applies the migrations, says which, and exits 0', async () => {
       expect(await dbMigrate({ DATABASE_URL: database.url })).toEqual({
         code: 0,
-        out: 'Applied Migration20261126000000_create_classroom_tables\n',
+        out: SHIPPED.map((name) => `Applied ${name}\n`).join(''),
         err: '',
       });
     });

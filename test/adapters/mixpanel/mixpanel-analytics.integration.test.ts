@@ -7,6 +7,7 @@ import {
   type MixpanelAnalyticsOptions,
 } from '../../../src/adapters/mixpanel/mixpanel-analytics.js';
 import type { AnalyticsEvent } from '../../../src/application/ports/analytics.js';
+import { counterValue } from '../../support/metrics.js';
 import { FakeMixpanel } from './fake-mixpanel.js';
 
 const TOKEN = 'test-token';
@@ -23,20 +24,6 @@ function lessonEvent(overrides: Partial<AnalyticsEvent> = {}): AnalyticsEvent {
     insertId: randomUUID(),
     ...overrides,
   };
-}
-
-async function counterValue(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (metric === undefined) throw new Error(`${name} is not registered`);
-  const { values } = await metric.get();
-  const sample = values.find((value) =>
-    Object.entries(labels).every(([key, label]) => value.labels[key] === label),
-  );
-  return sample?.value ?? 0;
 }
 
 const SENT = 'classroom_analytics_events_sent_total';
