@@ -177,8 +177,8 @@ export class SimNode {
 
   /**
    * A socket opens and the node runs its handshake. As with Socket.IO, the transport knows the
-   * socket from its first packet (rooms can take it during the handshake) and drops it when the
-   * handshake is refused.
+   * socket from its first packet (rooms can take it during the handshake), drops it when the
+   * handshake is refused and connects it when admitted.
    */
   async handshake(sid: string, user: SimUser, token: string): Promise<ConnectClientResult> {
     this.shared.notifier.connect(sid);
@@ -188,7 +188,8 @@ export class SimNode {
       ...(user.productType === undefined ? {} : { productType: user.productType }),
       token,
     });
-    if (!result.ok) this.shared.notifier.disconnect(sid);
+    if (result.ok) this.live().connected(sid);
+    else this.shared.notifier.disconnect(sid);
     return result;
   }
 

@@ -36,6 +36,7 @@ import { ForceLogout } from './application/use-cases/force-logout.js';
 import { JoinLesson } from './application/use-cases/join-lesson.js';
 import { Logout } from './application/use-cases/logout.js';
 import { RefreshPresence } from './application/use-cases/refresh-presence.js';
+import { RefreshToken } from './application/use-cases/refresh-token.js';
 import { SetStudentName } from './application/use-cases/set-student-name.js';
 import { SweepOverdueSessions } from './application/use-cases/sweep-overdue-sessions.js';
 
@@ -113,6 +114,7 @@ const TOKENS: { readonly [K in keyof Services]: symbol } = {
   endExpiredSession: Symbol('endExpiredSession'),
   sweepOverdueSessions: Symbol('sweepOverdueSessions'),
   refreshPresence: Symbol('refreshPresence'),
+  refreshToken: Symbol('refreshToken'),
   node: Symbol('node'),
 };
 
@@ -152,7 +154,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
     },
     lessons: () => new InMemoryLessonRepository(demoSeed()),
     analytics: () => new InMemoryAnalytics(),
-    tokens: () => new JoseTokenVerifier(options.jwt),
+    tokens: () => new JoseTokenVerifier(options.jwt, get('clock')),
     notifier: () => new InMemoryNotifier(),
   };
   const core = () => ({
@@ -184,6 +186,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
         batchSize: options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE,
       }),
     refreshPresence: () => new RefreshPresence(core()),
+    refreshToken: () => new RefreshToken({ tokens: get('tokens') }),
   };
 
   const given: Partial<Adapters> = options.adapters ?? {};
@@ -214,6 +217,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
             endExpiredSession: get('endExpiredSession'),
             sweepOverdueSessions: get('sweepOverdueSessions'),
             refreshPresence: get('refreshPresence'),
+            refreshToken: get('refreshToken'),
           },
           presence: get('presence').store,
           expiryFeed: get('presence').expiryFeed,

@@ -441,7 +441,10 @@ class LoadRun {
       await this.settle([room.teacher.key]);
       room.teacherPresent = false;
       room.teacher.client.disconnect();
-      this.expectAtManagers('teacher_disconnect', room.teacher);
+      // The app closed its socket: the server's reason for it, as managers hear it.
+      this.expectAtManagers('teacher_disconnect', room.teacher, {
+        reason: 'client namespace disconnect',
+      });
       // The new socket waits for the old one's disconnect to be handled, as a real app's backoff
       // would, so that the node sees a reconnect rather than two sockets at once.
       await this.settle(this.managerKeysOf(room.teacher.member.orgId));
@@ -478,9 +481,9 @@ class LoadRun {
       .map((manager) => manager.key);
   }
 
-  private expectAtManagers(event: string, teacher: Actor): void {
+  private expectAtManagers(event: string, teacher: Actor, more: object = {}): void {
     for (const key of this.managerKeysOf(teacher.member.orgId)) {
-      this.ledger.expect(key, event, { user_id: teacher.member.userId });
+      this.ledger.expect(key, event, { user_id: teacher.member.userId, ...more });
     }
   }
 }

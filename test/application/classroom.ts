@@ -56,9 +56,13 @@ export const student = (n: number): User => ({ userId: `s-${n}`, orgId: ORG, rol
 export const MATH = DEMO.lessons.math.id;
 export const ART = DEMO.lessons.art.id;
 
+/**
+ * A signed token of `user`, issued `ageS` before `nowMs` (the real time unless given: the
+ * harness's virtual clock stays months before it, so such tokens never run out in a test).
+ */
 export function token(
   user: Pick<User, 'userId' | 'orgId' | 'role'>,
-  { secret = SECRET, ttlS = 600, ageS = 0 } = {},
+  { secret = SECRET, ttlS = 600, ageS = 0, nowMs = Date.now() } = {},
 ): Promise<string> {
   return signAccessToken({
     secret,
@@ -66,7 +70,7 @@ export function token(
     orgId: user.orgId,
     role: user.role,
     ttlS,
-    nowS: Math.floor(Date.now() / 1000) - ageS,
+    nowS: Math.floor(nowMs / 1000) - ageS,
   });
 }
 
@@ -113,12 +117,19 @@ export function classroom(
   /** Session epochs of the admitted TeacherApps, by sid, for RefreshPresence's input. */
   const epochs = new Map<string, number>();
 
-  /** A handshake through the node; the transport knows the socket from its first packet on. */
+  /**
+   * A handshake through the node, as the gateway runs it: the transport knows the socket from its
+   * first packet on, drops it when refused, and connects it when admitted.
+   */
   async function handshake(sid: string, fields: Handshake) {
     notifier.connect(sid);
     const result = await node.admit(sid, fields);
-    if (!result.ok) notifier.disconnect(sid);
-    else if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
+    if (!result.ok) {
+      notifier.disconnect(sid);
+      return result;
+    }
+    if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
+    node.connected(sid);
     return result;
   }
 

@@ -56,7 +56,11 @@ describe('ConnectClient', () => {
         { role: 'teacher', orgId: ORG, token: '' },
         { role: 'teacher', orgId: ORG, token: 'not-a-token' },
         { role: 'teacher', orgId: ORG, token: await token(ADA, { secret: 'someone-else' }) },
-        { role: 'teacher', orgId: ORG, token: await token(ADA, { ttlS: 60, ageS: 3600 }) },
+        {
+          role: 'teacher',
+          orgId: ORG,
+          token: await token(ADA, { ttlS: 60, ageS: 3600, nowMs: c.clock.nowMs() }),
+        },
       ]) {
         expect(errorOf(await c.handshake('sid', fields))).toMatchObject({ code: 'unauthorized' });
       }
@@ -146,7 +150,8 @@ describe('ConnectClient', () => {
       const c = classroom();
       await c.connect('linus', LINUS);
       await c.connect('other-admin', OTHER_ADMIN);
-      const result = await c.handshake('ada', { ...ADA, token: await token(ADA) });
+      const nowMs = c.clock.nowMs();
+      const result = await c.handshake('ada', { ...ADA, token: await token(ADA, { nowMs }) });
       expect(result).toEqual({
         ok: true,
         value: {
@@ -154,7 +159,8 @@ describe('ConnectClient', () => {
             sid: 'ada',
             identity: { userId: 't-ada', orgId: ORG, role: 'teacher', kind: 'teacher_app' },
           },
-          epoch: epochAt(c.clock.nowMs()),
+          tokenExpiresAtS: Math.floor(nowMs / 1000) + 600,
+          epoch: epochAt(nowMs),
           lessonId: null,
         },
       });

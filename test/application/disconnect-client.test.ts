@@ -16,7 +16,7 @@ import {
 /** The transport lets the socket go, then DisconnectClient decides; resolves to its decision. */
 function decide(c: Classroom, socket: SocketOf, loggedOut = false) {
   c.notifier.disconnect(socket.sid);
-  return c.use('disconnectClient').execute({ socket, loggedOut });
+  return c.use('disconnectClient').execute({ socket, loggedOut, reason: 'transport close' });
 }
 
 const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
@@ -32,7 +32,9 @@ describe('DisconnectClient', () => {
     expect(await decide(c, ada)).toEqual({ lessonId: MATH, deadlineMs: nowMs + GRACE_MS });
     expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
     expect(await c.presence.nextDueAtMs()).toBe(nowMs + GRACE_MS);
-    expect(c.heard()).toEqual([['linus', 'teacher_disconnect', { user_id: 't-ada' }]]);
+    expect(c.heard()).toEqual([
+      ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'transport close' }],
+    ]);
     expect(c.analytics.events).toEqual([
       {
         name: 'disconnect',

@@ -89,10 +89,11 @@ describe('classroom serve', () => {
     const tokens = [...banner.matchAll(/^ {6}(ey\S+)$/gm)].map((match) => match[1] ?? '');
     const verifier = new JoseTokenVerifier({ secret });
     const claims = await Promise.all(tokens.map((token) => verifier.verify(token)));
+    const exp = expect.any(Number);
     expect(claims).toEqual([
-      { ok: true, value: { userId: 't-ada', orgId: 'demo-org', role: 'teacher' } },
-      { ok: true, value: { userId: 's-1', orgId: 'demo-org', role: 'student' } },
-      { ok: true, value: { userId: 'm-linus', orgId: 'demo-org', role: 'admin' } },
+      { ok: true, value: { userId: 't-ada', orgId: 'demo-org', role: 'teacher', expiresAtS: exp } },
+      { ok: true, value: { userId: 's-1', orgId: 'demo-org', role: 'student', expiresAtS: exp } },
+      { ok: true, value: { userId: 'm-linus', orgId: 'demo-org', role: 'admin', expiresAtS: exp } },
     ]);
   });
 

@@ -27,11 +27,11 @@ describe('classroom token, run as a process', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const token = stdout.trim();
     expect(stdout).toBe(`${token}\n`);
+    const claims = decodeJwt(token);
     expect(await new JoseTokenVerifier({ secret }).verify(token)).toEqual({
       ok: true,
-      value: { userId: 't-ada', orgId: 'demo-org', role: 'teacher' },
+      value: { userId: 't-ada', orgId: 'demo-org', role: 'teacher', expiresAtS: claims.exp },
     });
-    const claims = decodeJwt(token);
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(120);
   });
 

@@ -126,6 +126,7 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
     const result = await node.admit(sid, handshakeOf(identity, productType));
     if (!result.ok) notifier.disconnect(sid);
     else if (!notifier.isConnected(sid)) await node.disconnect(sid, 'transport close');
+    else node.connected(sid);
     return result;
   }
 
@@ -253,7 +254,9 @@ describe('races between use cases, interleaved at every port call', () => {
               .use('forceLogout')
               .execute({ socket: admin.value.socket, userId: TEACHER, orgId: ORG });
             // The nodes holding the forced-out sockets handle their disconnects.
-            for (const sid of s.forcedOff.splice(0)) await s.node.disconnect(sid, 'forced');
+            for (const sid of s.forcedOff.splice(0)) {
+              await s.node.disconnect(sid, 'io server disconnect');
+            }
             return answer;
           },
           async () => {

@@ -118,7 +118,8 @@ class School {
   async handshake(sid: string, identity: Omit<ClientIdentity, 'kind'>, productType?: 'manager') {
     this.notifier.connect(sid);
     const result = await this.node.admit(sid, handshakeOf(identity, productType));
-    if (!result.ok) this.notifier.disconnect(sid);
+    if (result.ok) this.node.connected(sid);
+    else this.notifier.disconnect(sid);
     return result;
   }
 
@@ -127,10 +128,10 @@ class School {
     return this.node.request(socket.sid, { ok: true, value: request });
   }
 
-  /** The transport lets the socket go; the node handles its disconnect. */
-  async disconnect(socket: SocketOf) {
+  /** The transport lets the socket go, for `reason`; the node handles its disconnect. */
+  async disconnect(socket: SocketOf, reason = 'transport close') {
     this.notifier.disconnect(socket.sid);
-    await this.node.disconnect(socket.sid, 'transport close');
+    await this.node.disconnect(socket.sid, reason);
   }
 
   /** Events heard since the last call, in a stable order. */
@@ -171,6 +172,10 @@ const heard = (sid: string, name: string, payload: object): Heard =>
 
 /** What the manager hears when teacher `t` comes, goes or ends. */
 const managerHears = (name: string, t: Id) => heard(MANAGER, name, { user_id: t });
+
+/** What the manager hears when teacher `t`'s app went away for `reason`. */
+const teacherLeft = (t: Id, reason: string) =>
+  heard(MANAGER, 'teacher_disconnect', { user_id: t, reason });
 
 /** The seat map of a join_lesson answer's data. */
 const seatsIn = (data: unknown) => (data as { seats: Record<string, string> }).seats;
@@ -253,7 +258,7 @@ const commands = [
       model.teacherApps.delete(t);
       if (modelled.loggedOut) return [];
       model.graceUntilMs.set(t, model.nowMs + TIMINGS.disconnectGraceS * 1000);
-      return [managerHears('teacher_disconnect', t)];
+      return [teacherLeft(t, 'transport close')];
     },
   ),
   command(
@@ -284,14 +289,14 @@ const commands = [
       const held = real.teacherApps.get(t);
       if (held?.sid !== sid) throw new Error(`${sid} was forced off, not ${t}'s app`);
       expected.push(heard(sid, 'force_logout', { user_id: t }));
-      await real.disconnect(held);
+      await real.disconnect(held, 'io server disconnect');
       real.teacherApps.delete(t);
     }
     if (app !== undefined) {
       model.teacherApps.delete(t);
       if (!app.loggedOut) {
         model.graceUntilMs.set(t, model.nowMs + TIMINGS.disconnectGraceS * 1000);
-        expected.push(managerHears('teacher_disconnect', t));
+        expected.push(teacherLeft(t, 'io server disconnect'));
       }
     }
     return expected;

@@ -10,7 +10,7 @@ import { appendBounded } from './bounded.js';
 export interface NotifierHooks {
   /** An event reached a socket. */
   deliver?(sid: string, event: ServerEvent): void;
-  /** The server disconnected a socket (force logout); its holder should run DisconnectClient. */
+  /** The server disconnected a socket (force logout, token expiry): its holder runs the disconnect. */
   disconnect?(sid: string): void;
 }
 
@@ -82,7 +82,17 @@ export class InMemoryNotifier implements RealtimeNotifier {
   }
 
   async emit(audience: Audience, event: ServerEvent): Promise<void> {
+    if (audience.kind === 'socket') {
+      if (this.sockets.has(audience.sid)) this.deliver(audience.sid, event);
+      return;
+    }
     for (const sid of this.membersOf(audience)) this.deliver(sid, event);
+  }
+
+  async close(sid: string): Promise<void> {
+    if (!this.sockets.has(sid)) return;
+    this.disconnect(sid);
+    this.hooks.disconnect?.(sid);
   }
 
   async forceOut(teacher: TeacherRef, sid: string | null, event: ServerEvent): Promise<number> {

@@ -66,6 +66,7 @@ export const EVENT_SCHEMAS = {
     seat_id: seatId,
     student_id: id,
   }),
+  refresh_token: payload({ auth: z.string().min(1, 'must be an access token') }),
 } as const;
 
 /** Validates a payload; the first problem becomes the `invalid_payload` message. */
@@ -131,6 +132,13 @@ const READERS: ReadonlyMap<string, RequestReader> = new Map([
       studentId: payload.student_id,
       displayName: payload.display_name,
       seatId: payload.seat_id,
+    })),
+  ],
+  [
+    'refresh_token',
+    reader(EVENT_SCHEMAS.refresh_token, (payload) => ({
+      name: 'refresh_token',
+      token: payload.auth,
     })),
   ],
 ]);

@@ -118,7 +118,7 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   function onDisconnect(this: Socket, reason: string): void {
     logger.debug({ sid: this.id, reason }, 'disconnected');
-    void node.disconnect(this.id, reason);
+    void node.disconnect(this.id, contractReason(reason));
     observer?.disconnected((this.data as SocketOf).identity.kind);
   }
 
@@ -134,6 +134,7 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
   });
 
   namespace.on('connection', (socket: Socket) => {
+    node.connected(socket.id);
     socket.onAny(onEvent);
     socket.on('disconnect', onDisconnect);
     socket.on('error', onError);
@@ -152,6 +153,15 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
       await node.close();
     },
   };
+}
+
+/**
+ * Socket.IO's reasons go to the node as they are (PROTOCOL §5a), except the one for a disconnect
+ * the server made itself: Socket.IO calls it `server namespace disconnect` on the server side, the
+ * client and the contract `io server disconnect`.
+ */
+function contractReason(reason: string): string {
+  return reason === 'server namespace disconnect' ? 'io server disconnect' : reason;
 }
 
 function elapsedS(startedAt: number): number {

@@ -29,6 +29,10 @@ export class SocketIoNotifier implements RealtimeNotifier {
     this.namespace.adapter.delAll(sid);
   }
 
+  async close(sid: string): Promise<void> {
+    this.namespace.sockets.get(sid)?.disconnect(true);
+  }
+
   async emit(audience: Audience, event: ServerEvent): Promise<void> {
     this.namespace.to(audienceKey(audience)).emit(event.name, event.payload);
   }

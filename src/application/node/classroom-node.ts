@@ -23,8 +23,10 @@ import type { EndExpiredSession } from '../use-cases/end-expired-session.js';
 import type { ForceLogout, ForceLogoutCommand } from '../use-cases/force-logout.js';
 import type { JoinLesson, JoinLessonCommand } from '../use-cases/join-lesson.js';
 import type { Logout, LogoutCommand } from '../use-cases/logout.js';
+import type { RefreshToken, RefreshTokenCommand } from '../use-cases/refresh-token.js';
 import type { SetStudentName, SetStudentNameCommand } from '../use-cases/set-student-name.js';
 import { Background } from './background.js';
+import { DueHeap } from './due-heap.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import { type RateLimit, TokenBucket } from './token-bucket.js';
 
@@ -44,7 +46,8 @@ export type ClientRequest =
       readonly studentId: Id;
       readonly displayName: string;
       readonly seatId: string;
-    };
+    }
+  | { readonly name: 'refresh_token'; readonly token: string };
 
 /** What a request is answered: its data, or a contract error (PROTOCOL §4). */
 export type Answer = Result<unknown, DomainError>;
@@ -62,6 +65,7 @@ export interface NodeUseCases {
   readonly logout: UseCase<LogoutCommand, AnswerOf<Logout>>;
   readonly forceLogout: UseCase<ForceLogoutCommand, AnswerOf<ForceLogout>>;
   readonly setStudentName: UseCase<SetStudentNameCommand, AnswerOf<SetStudentName>>;
+  readonly refreshToken: UseCase<RefreshTokenCommand, AnswerOf<RefreshToken>>;
   readonly endExpiredSession: UseCase<TeacherRef, AnswerOf<EndExpiredSession>>;
   readonly sweepOverdueSessions: UseCase<void, number>;
   readonly refreshPresence: UseCase<readonly TeacherPresence[], void>;
@@ -95,7 +99,7 @@ export interface NodeDeps {
   readonly useCases: NodeUseCases;
   readonly presence: Pick<PresenceStore, 'nextDueAtMs'>;
   readonly expiryFeed: SessionExpiryFeed;
-  readonly notifier: Pick<RealtimeNotifier, 'leaveAll'>;
+  readonly notifier: Pick<RealtimeNotifier, 'leaveAll' | 'emit' | 'close'>;
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly settings: NodeSettings;
@@ -111,6 +115,12 @@ interface HeldSocket {
   loggedOut: boolean;
   /** The transport let the socket go; its disconnect waits in the queue behind its requests. */
   gone: boolean;
+  /** When the socket's token runs out (its `exp`, in ms); a refresh moves it. */
+  tokenExpiresAtMs: number;
+  /** Whether `token_expiring` went out for the current token (once per token). */
+  expiringSent: boolean;
+  /** The node closed the socket because its token ran out. */
+  expired: boolean;
   /** Made on the socket's first request: an idle socket costs no bucket. */
   bucket: TokenBucket | null;
   /** The end of the socket's queue of work, or null when it has none. */
@@ -121,13 +131,18 @@ const unavailable = () =>
   domainError('unavailable', 'A backing service is unavailable; try again shortly.');
 const internal = () => domainError('internal', 'The server failed to handle this request.');
 const rateLimited = () => domainError('rate_limited', 'Too many requests; slow down.');
+const tokenExpired = () =>
+  domainError('unauthorized', 'The access token has expired; connect again with a fresh one.');
+/** `token_expiring` goes out this long before the token's `exp` (PROTOCOL §2a). */
+const TOKEN_NOTICE_MS = 30_000;
 const ignore = () => {};
 
 /**
  * One server node, without its transport: the Socket.IO gateway, the simulator and the tests all
  * drive this same class.
  *
- * - `admit` runs ConnectClient for a handshake and holds the socket it admitted.
+ * - `admit` runs ConnectClient for a handshake and holds the socket it admitted; `connected` says
+ *   the transport connected it (events can reach it from then on).
  * - `request` answers one request of a held socket, exactly once: `rate_limited` over the
  *   socket's token bucket, the door's `invalid_payload`, or its use case's answer — `internal`
  *   when a use case throws, `unavailable` when it throws for a dependency. A socket's requests
@@ -143,6 +158,9 @@ export class ClassroomNode {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly background: Background;
   private readonly sweeps: SweepSchedule;
+  /** Token notices and expiries of the held sockets, earliest first, served by one timer. */
+  private readonly tokenTimers = new DueHeap();
+  private tokenTimer: { readonly atMs: number; readonly cancel: () => void } | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly deps: NodeDeps) {
@@ -192,19 +210,32 @@ export class ClassroomNode {
           return fail(unavailable());
         }
         if (result.ok) {
-          const { socket, epoch } = result.value;
-          this.held.set(sid, {
+          const { socket, epoch, tokenExpiresAtS } = result.value;
+          const held: HeldSocket = {
             socket,
             epoch,
             loggedOut: false,
             gone: false,
+            tokenExpiresAtMs: tokenExpiresAtS * 1000,
+            expiringSent: false,
+            expired: false,
             bucket: null,
             tail: null,
-          });
+          };
+          this.held.set(sid, held);
         }
         return result;
       })(),
     );
+  }
+
+  /**
+   * The transport has connected an admitted socket (Socket.IO's `connection`): from now on events
+   * can reach it, so its token is watched from here on (PROTOCOL §2a).
+   */
+  connected(sid: string): void {
+    const held = this.held.get(sid);
+    if (held !== undefined && !held.gone) this.watchToken(held);
   }
 
   /**
@@ -219,6 +250,9 @@ export class ClassroomNode {
     if (held === undefined || held.gone) return Promise.resolve(fail(internal()));
     held.bucket ??= new TokenBucket(this.deps.clock, this.deps.settings.rateLimit);
     if (!held.bucket.tryTake()) return Promise.resolve(fail(rateLimited()));
+    if (this.deps.clock.nowMs() >= held.tokenExpiresAtMs) {
+      return Promise.resolve(fail(tokenExpired()));
+    }
     if (!request.ok) return this.enqueue(held, async () => request);
     const command = request.value;
     return this.enqueue(held, () => this.guard(command.name, held, () => this.run(held, command)));
@@ -229,7 +263,7 @@ export class ClassroomNode {
    * refreshed; once its earlier requests are done it leaves every audience and DisconnectClient
    * runs. Resolves when that is done; never rejects.
    */
-  disconnect(sid: string, _reason: string): Promise<void> {
+  disconnect(sid: string, reason: string): Promise<void> {
     const held = this.held.get(sid);
     if (held === undefined || held.gone) return Promise.resolve();
     held.gone = true;
@@ -240,6 +274,8 @@ export class ClassroomNode {
         const decision = await this.deps.useCases.disconnectClient.execute({
           socket: held.socket,
           loggedOut: held.loggedOut,
+          // The transport says the server closed it; the node knows why.
+          reason: held.expired ? 'token_expired' : reason,
         });
         if (decision.deadlineMs !== null) this.sweeps.deadlineSet(decision.deadlineMs);
         return null;
@@ -314,7 +350,72 @@ export class ClassroomNode {
           seatId,
         });
       }
+      case 'refresh_token': {
+        const answer = await useCases.refreshToken.execute({ socket, token: request.token });
+        if (answer.ok) {
+          held.tokenExpiresAtMs = answer.value.exp * 1000;
+          held.expiringSent = false;
+          this.watchToken(held);
+        }
+        return answer;
+      }
     }
+  }
+
+  /** When the socket's token next needs the node: its notice, then its expiry. */
+  private static tokenDueAtMs(held: HeldSocket): number {
+    return held.expiringSent ? held.tokenExpiresAtMs : held.tokenExpiresAtMs - TOKEN_NOTICE_MS;
+  }
+
+  /** Queues the socket's next token moment and makes sure the one timer wakes up for it. */
+  private watchToken(held: HeldSocket): void {
+    const atMs = ClassroomNode.tokenDueAtMs(held);
+    this.tokenTimers.push({ atMs, sid: held.socket.sid });
+    if (this.tokenTimer === null || atMs < this.tokenTimer.atMs) this.armTokenTimer(atMs);
+  }
+
+  private armTokenTimer(atMs: number): void {
+    this.tokenTimer?.cancel();
+    const cancel = this.background.after(
+      Math.max(0, atMs - this.deps.clock.nowMs()),
+      () => {
+        this.tokenTimer = null;
+        void this.background.run('token expiry', () => this.tokensDue());
+      },
+      'token timer',
+    );
+    this.tokenTimer = { atMs, cancel };
+  }
+
+  /**
+   * Sends the notices and closes the sockets whose moment came (PROTOCOL §2a): `token_expiring`
+   * 30 s before `exp` (at once when less is left), once per token; at `exp`, `token_expired` and
+   * the server closes the socket. Entries made stale by a refresh or a disconnect are skipped.
+   */
+  private async tokensDue(): Promise<void> {
+    const nowMs = this.deps.clock.nowMs();
+    for (let due = this.tokenTimers.peek(); due !== undefined && due.atMs <= nowMs; ) {
+      this.tokenTimers.pop();
+      const held = this.held.get(due.sid);
+      if (held !== undefined && !held.gone && ClassroomNode.tokenDueAtMs(held) === due.atMs) {
+        const to = { kind: 'socket', sid: held.socket.sid } as const;
+        if (nowMs < held.tokenExpiresAtMs) {
+          held.expiringSent = true;
+          await this.deps.notifier.emit(to, {
+            name: 'token_expiring',
+            payload: { exp: held.tokenExpiresAtMs / 1000 },
+          });
+          this.tokenTimers.push({ atMs: held.tokenExpiresAtMs, sid: held.socket.sid });
+        } else if (!held.expired) {
+          held.expired = true;
+          await this.deps.notifier.emit(to, { name: 'token_expired', payload: {} });
+          await this.deps.notifier.close(held.socket.sid);
+        }
+      }
+      due = this.tokenTimers.peek();
+    }
+    const next = this.tokenTimers.peek();
+    if (next !== undefined && this.tokenTimer === null) this.armTokenTimer(next.atMs);
   }
 
   /**

@@ -6,7 +6,9 @@ export type Audience =
   | { readonly kind: 'org_managers'; readonly orgId: Id }
   | { readonly kind: 'lesson'; readonly lessonId: Id }
   | { readonly kind: 'lesson_teachers'; readonly lessonId: Id }
-  | { readonly kind: 'teacher_apps'; readonly teacher: TeacherRef };
+  | { readonly kind: 'teacher_apps'; readonly teacher: TeacherRef }
+  /** One socket held by this node (events meant for it alone: its snapshot, its token). */
+  | { readonly kind: 'socket'; readonly sid: string };
 
 /**
  * A name per audience, equal for equal audiences and different for different ones: each kind has
@@ -23,15 +25,24 @@ export function audienceKey(audience: Audience): string {
       return `lesson-teachers:${audience.lessonId}`;
     case 'teacher_apps':
       return `teacher-app:${audience.teacher.orgId}:${audience.teacher.userId}`;
+    case 'socket':
+      return audience.sid;
   }
 }
 
 /** Events the server sends, with their exact wire payloads. */
 export type ServerEvent =
   | {
-      readonly name: 'teacher_connect' | 'teacher_disconnect' | 'logout' | 'force_logout';
+      readonly name: 'teacher_connect' | 'logout' | 'force_logout';
       readonly payload: { readonly user_id: Id };
     }
+  | {
+      readonly name: 'teacher_disconnect';
+      readonly payload: { readonly user_id: Id; readonly reason: string };
+    }
+  | { readonly name: 'presence_state'; readonly payload: PresenceState }
+  | { readonly name: 'token_expiring'; readonly payload: { readonly exp: number } }
+  | { readonly name: 'token_expired'; readonly payload: Record<string, never> }
   | {
       readonly name: 'set_student_name';
       readonly payload: {
@@ -41,6 +52,22 @@ export type ServerEvent =
       };
     }
   | { readonly name: 'lesson_ended'; readonly payload: { readonly lesson_id: Id } };
+
+/** One teacher in a manager's snapshot (PROTOCOL §5a), as it goes on the wire. */
+export interface PresenceStateEntry {
+  readonly user_id: Id;
+  readonly state: 'connect' | 'disconnect';
+  /** The alive hash's login_time, Unix seconds. */
+  readonly login_time: number;
+  /** When `state` last changed, Unix seconds. */
+  readonly since: number;
+  readonly lesson_id: Id | null;
+}
+
+/** The payload of `presence_state` and of `get_presence`'s ack. */
+export interface PresenceState {
+  readonly teachers: readonly PresenceStateEntry[];
+}
 
 /** Delivers events to sockets on whichever node holds them. */
 export interface RealtimeNotifier {
@@ -54,6 +81,9 @@ export interface RealtimeNotifier {
   leaveAll(sid: string): Promise<void>;
 
   emit(audience: Audience, event: ServerEvent): Promise<void>;
+
+  /** The server disconnects a socket held by this node (reason `io server disconnect`). */
+  close(sid: string): Promise<void>;
 
   /**
    * Sends `event` to the teacher's TeacherApp sockets and to `sid` (the directory's socket), on

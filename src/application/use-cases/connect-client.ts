@@ -28,6 +28,8 @@ export interface ConnectClientCommand {
 
 export interface ConnectedClient {
   readonly socket: SocketOf;
+  /** The token's `exp` (Unix seconds): the socket's identity lasts until then (PROTOCOL §2a). */
+  readonly tokenExpiresAtS: number;
   /** The session epoch a TeacherApp's connect started; null for other clients. */
   readonly epoch: SessionEpoch | null;
   /** The lesson a reconnecting teacher or student was put back into. */
@@ -78,10 +80,10 @@ export class ConnectClient {
       );
     }
     const identity: ClientIdentity = { userId: claims.userId, orgId: claims.orgId, role, kind };
-    return answerUnavailable(() => this.admit({ identity, sid }));
+    return answerUnavailable(() => this.admit({ identity, sid }, claims.expiresAtS));
   }
 
-  private async admit(socket: SocketOf): Promise<ConnectClientResult> {
+  private async admit(socket: SocketOf, tokenExpiresAtS: number): Promise<ConnectClientResult> {
     const { presence, notifier, timings, clock } = this.deps;
     const { identity, sid } = socket;
     const teacher = { orgId: identity.orgId, userId: identity.userId };
@@ -119,7 +121,7 @@ export class ConnectClient {
         { name: 'teacher_connect', payload: { user_id: identity.userId } },
       );
     }
-    return ok({ socket, epoch, lessonId });
+    return ok({ socket, tokenExpiresAtS, epoch, lessonId });
   }
 }
 

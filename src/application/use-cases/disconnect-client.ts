@@ -11,6 +11,11 @@ export interface DisconnectClientCommand {
   readonly socket: SocketOf;
   /** True after `logout`: the socket's presence is gone and its disconnect writes nothing. */
   readonly loggedOut: boolean;
+  /**
+   * Why the socket went: Socket.IO's reason as is (`transport close`, `ping timeout`, …), or the
+   * service's own (`token_expired`). Managers hear it in `teacher_disconnect`.
+   */
+  readonly reason: string;
 }
 
 /** What a disconnect decided. */
@@ -42,7 +47,11 @@ export class DisconnectClient {
     },
   ) {}
 
-  async execute({ socket, loggedOut }: DisconnectClientCommand): Promise<DisconnectDecision> {
+  async execute({
+    socket,
+    loggedOut,
+    reason,
+  }: DisconnectClientCommand): Promise<DisconnectDecision> {
     const { presence, notifier, timings, clock } = this.deps;
     const { identity } = socket;
     if (identity.kind === 'manager_web' || loggedOut) return NOTHING;
@@ -63,7 +72,10 @@ export class DisconnectClient {
     if (identity.kind === 'teacher_app') {
       const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
       const user = { user_id: identity.userId };
-      await notifier.emit(managers, { name: 'teacher_disconnect', payload: user });
+      await notifier.emit(managers, {
+        name: 'teacher_disconnect',
+        payload: { ...user, reason },
+      });
       // A reconnect on another node may have reached the store after this disconnect but had its
       // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
       // makes the managers' last word the store's: the repair costs one read per disconnect.

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { JoseTokenVerifier } from '../../../src/adapters/jwt/jose-token-verifier.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
@@ -22,10 +22,21 @@ const sign = (overrides: Partial<Parameters<typeof signAccessToken>[0]> = {}) =>
 describe('JoseTokenVerifier', () => {
   const verifier = new JoseTokenVerifier({ secret });
 
-  it('accepts a valid HS256 token and reads sub, org_id and role', async () => {
+  it('accepts a valid HS256 token and reads sub, org_id, role and exp', async () => {
     expect(await verifier.verify(await sign())).toEqual({
       ok: true,
-      value: { userId: 'u-1', orgId: 'o-1', role: 'teacher' },
+      value: { userId: 'u-1', orgId: 'o-1', role: 'teacher', expiresAtS: nowS + 60 },
+    });
+  });
+
+  it('checks exp on the clock it is given, the node’s own', async () => {
+    const token = await sign();
+    const justBefore = new JoseTokenVerifier({ secret }, { nowMs: () => (nowS + 59) * 1000 });
+    const justAfter = new JoseTokenVerifier({ secret }, { nowMs: () => (nowS + 61) * 1000 });
+    expect((await justBefore.verify(token)).ok).toBe(true);
+    expect(await justAfter.verify(token)).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
     });
   });
 
@@ -94,7 +105,7 @@ describe('JoseTokenVerifier', () => {
       .sign(privateKey);
     expect(await jwks.verify(token)).toEqual({
       ok: true,
-      value: { userId: 'm-1', orgId: 'o-1', role: 'admin' },
+      value: { userId: 'm-1', orgId: 'o-1', role: 'admin', expiresAtS: decodeJwt(token).exp },
     });
     expect((await jwks.verify(await sign())).ok).toBe(false);
   });

@@ -303,6 +303,8 @@ export class FaultyNotifier implements RealtimeNotifier {
 
   leaveAll: RealtimeNotifier['leaveAll'] = (sid) => this.inner.leaveAll(sid);
 
+  close: RealtimeNotifier['close'] = (sid) => this.inner.close(sid);
+
   forceOut: RealtimeNotifier['forceOut'] = (teacher, sid, event) =>
     this.inner.forceOut(teacher, sid, event);
 

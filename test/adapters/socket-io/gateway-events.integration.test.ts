@@ -25,7 +25,10 @@ describe.each<Transport>(['default', 'websocket'])(
       const ada = await teacher();
       expect(await linus.next('teacher_connect')).toEqual({ user_id: 't-ada' });
       ada.socket.disconnect();
-      expect(await linus.next('teacher_disconnect')).toEqual({ user_id: 't-ada' });
+      expect(await linus.next('teacher_disconnect')).toEqual({
+        user_id: 't-ada',
+        reason: 'client namespace disconnect',
+      });
       expect(classroom.parts.observed).toContainEqual({
         call: 'disconnected',
         args: ['teacher_app'],
@@ -145,7 +148,10 @@ describe.each<Transport>(['default', 'websocket'])(
       await gone;
       expect(order).toEqual(['force_logout', 'io server disconnect']);
       expect(ada.events('force_logout')).toEqual([{ user_id: 't-ada' }]);
-      expect(await linus.next('teacher_disconnect')).toEqual({ user_id: 't-ada' });
+      expect(await linus.next('teacher_disconnect')).toEqual({
+        user_id: 't-ada',
+        reason: 'io server disconnect',
+      });
 
       classroom.clock.advance(299_500);
       await expect(teacher()).rejects.toMatchObject({

@@ -77,7 +77,10 @@ describe('Gateway tenant isolation', () => {
     const sam = await classroom.teacher('t-sam', 'south');
     await classroom.leave(sam);
     expect(await south.next('teacher_connect')).toEqual({ user_id: 't-sam' });
-    expect(await south.next('teacher_disconnect')).toEqual({ user_id: 't-sam' });
+    expect(await south.next('teacher_disconnect')).toEqual({
+      user_id: 't-sam',
+      reason: 'client namespace disconnect',
+    });
     await north.settle();
     expect(serverEvents(north)).toEqual([]);
   });

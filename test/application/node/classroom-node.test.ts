@@ -238,6 +238,95 @@ describe('ClassroomNode', () => {
     });
   });
 
+  describe('token lifetime (PROTOCOL §2a)', () => {
+    /** A teacher connected with a token that runs out `ttlS` from the harness's now. */
+    async function connectedFor(c: Classroom, ttlS: number) {
+      const nowMs = c.clock.nowMs();
+      const fields = { role: 'teacher', orgId: ORG, token: await token(ADA, { ttlS, nowMs }) };
+      const admitted = await c.handshake('ada', fields);
+      if (!admitted.ok) throw new Error(`refused: ${admitted.error.code}`);
+      return { socket: admitted.value.socket, expS: Math.floor(nowMs / 1000) + ttlS };
+    }
+
+    /** The node closed the socket: the transport then reports it gone, as Socket.IO does. */
+    async function closedByTheServer(c: Classroom, sid: string) {
+      expect(c.forcedOut).toContain(sid);
+      await c.node.disconnect(sid, 'io server disconnect');
+    }
+
+    it('warns 30 s before exp, once, then says it expired and closes the socket at exp', async () => {
+      const c = classroom();
+      await c.node.start();
+      await c.connect('linus', LINUS);
+      const { socket, expS } = await connectedFor(c, 120);
+      c.heard();
+      await c.scheduler.advance(89_000);
+      expect(c.heard()).toEqual([]);
+      await c.scheduler.advance(2_000);
+      expect(c.heard()).toEqual([['ada', 'token_expiring', { exp: expS }]]);
+      await c.scheduler.advance(28_000);
+      expect(c.heard()).toEqual([]);
+      await c.scheduler.advance(2_000);
+      expect(c.heard()).toEqual([['ada', 'token_expired', {}]]);
+      await closedByTheServer(c, socket.sid);
+      expect(c.heard()).toEqual([
+        ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'token_expired' }],
+      ]);
+      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    });
+
+    it('warns at once when less than 30 s are left', async () => {
+      const c = classroom();
+      await c.node.start();
+      const { expS } = await connectedFor(c, 10);
+      await c.scheduler.advance(0);
+      expect(c.heard()).toEqual([['ada', 'token_expiring', { exp: expS }]]);
+    });
+
+    it('moves the expiry with a fresh token of the same identity, changing nothing else', async () => {
+      const c = classroom();
+      await c.node.start();
+      await c.connect('linus', LINUS);
+      const { socket } = await connectedFor(c, 60);
+      await c.scheduler.advance(50_000);
+      c.heard();
+      const before = c.presence.dump();
+      const fresh = await token(ADA, { ttlS: 600, nowMs: c.clock.nowMs() });
+      const answer = await send(c, socket, { name: 'refresh_token', token: fresh });
+      const newExpS = Math.floor(c.clock.nowMs() / 1000) + 600;
+      expect(answer).toEqual({ ok: true, value: { exp: newExpS } });
+      expect(c.presence.dump()).toEqual(before);
+      await c.scheduler.advance(60_000);
+      expect(c.heard()).toEqual([]);
+      expect(c.node.holds('ada')).toBe(true);
+      await c.scheduler.advance(530_000);
+      expect(c.heard()).toEqual([['ada', 'token_expiring', { exp: newExpS }]]);
+    });
+
+    it('refuses a token of another identity as forbidden and a bad one as unauthorized', async () => {
+      const c = classroom();
+      const { socket } = await connectedFor(c, 600);
+      const nowMs = c.clock.nowMs();
+      expect(
+        await send(c, socket, { name: 'refresh_token', token: await token(GRACE, { nowMs }) }),
+      ).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      expect(await send(c, socket, { name: 'refresh_token', token: 'not-a-jwt' })).toMatchObject({
+        ok: false,
+        error: { code: 'unauthorized' },
+      });
+    });
+
+    it('answers unauthorized to a request that arrives after exp', async () => {
+      const c = classroom();
+      const { socket } = await connectedFor(c, 60);
+      c.clock.advance(60_000);
+      expect(await send(c, socket, joinMath(socket))).toMatchObject({
+        ok: false,
+        error: { code: 'unauthorized' },
+      });
+    });
+  });
+
   describe('close', () => {
     it('refuses new handshakes and waits for the disconnects in progress', async () => {
       const c = classroom();
