@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { container, type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import { demoSeed } from './adapters/in-memory/demo-data.js';
 import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
+import { InMemoryCooldownLedger } from './adapters/in-memory/in-memory-cooldown-ledger.js';
 import { InMemoryLessonRepository } from './adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from './adapters/in-memory/in-memory-notifier.js';
+import { InMemoryPresenceLog } from './adapters/in-memory/in-memory-presence-log.js';
 import { InMemoryPresenceStore } from './adapters/in-memory/in-memory-presence-store.js';
 import {
   EMBEDDED_EXPIRY_TICK_MS,
@@ -21,8 +23,10 @@ import {
 import type { RateLimit } from './application/node/token-bucket.js';
 import type { Analytics } from './application/ports/analytics.js';
 import type { Clock } from './application/ports/clock.js';
+import type { CooldownLedger } from './application/ports/cooldown-ledger.js';
 import type { IdSource } from './application/ports/id-source.js';
 import type { LessonRepository } from './application/ports/lesson-repository.js';
+import type { PresenceLog } from './application/ports/presence-log.js';
 import type { PresenceStore } from './application/ports/presence-store.js';
 import type { RealtimeNotifier } from './application/ports/realtime-notifier.js';
 import type { Scheduler } from './application/ports/scheduler.js';
@@ -33,6 +37,7 @@ import { ConnectClient } from './application/use-cases/connect-client.js';
 import { DisconnectClient } from './application/use-cases/disconnect-client.js';
 import { EndExpiredSession } from './application/use-cases/end-expired-session.js';
 import { ForceLogout } from './application/use-cases/force-logout.js';
+import { GetPresenceHistory } from './application/use-cases/get-presence-history.js';
 import { JoinLesson } from './application/use-cases/join-lesson.js';
 import { Logout } from './application/use-cases/logout.js';
 import { RefreshPresence } from './application/use-cases/refresh-presence.js';
@@ -56,6 +61,8 @@ export interface Adapters {
   readonly analytics: Analytics;
   readonly tokens: TokenVerifier;
   readonly notifier: RealtimeNotifier;
+  readonly presenceLog: PresenceLog;
+  readonly cooldowns: CooldownLedger;
 }
 
 /** Everything a node is made of: its adapters, its use cases (by what they do) and the node. */
@@ -84,6 +91,10 @@ export interface NodeOptions {
   readonly rateLimit?: RateLimit;
   /** How many overdue sessions one sweep ends at most. */
   readonly sweepBatchSize?: number;
+  /** PRESENCE_LOG_DAYS: how long the presence history is kept. */
+  readonly presenceLogDays?: number;
+  /** The name this node signs its presence history with (`presence_event.node`). */
+  readonly nodeName?: string;
   /**
    * Replaces embedded defaults: production passes Redis, PostgreSQL, Mixpanel and the Socket.IO
    * notifier; the simulator its virtual time and shared in-memory adapters; tests what they fake.
@@ -104,6 +115,8 @@ const TOKENS: { readonly [K in keyof Services]: symbol } = {
   analytics: Symbol('analytics'),
   tokens: Symbol('tokens'),
   notifier: Symbol('notifier'),
+  presenceLog: Symbol('presenceLog'),
+  cooldowns: Symbol('cooldowns'),
   timings: Symbol('timings'),
   connectClient: Symbol('connectClient'),
   disconnectClient: Symbol('disconnectClient'),
@@ -115,12 +128,15 @@ const TOKENS: { readonly [K in keyof Services]: symbol } = {
   sweepOverdueSessions: Symbol('sweepOverdueSessions'),
   refreshPresence: Symbol('refreshPresence'),
   refreshToken: Symbol('refreshToken'),
+  getPresenceHistory: Symbol('getPresenceHistory'),
   node: Symbol('node'),
 };
 
 const DEFAULT_SWEEP_INTERVAL_S = 5;
 const DEFAULT_SWEEP_BATCH_SIZE = 100;
 const DEFAULT_RATE_LIMIT: RateLimit = { perS: 20, burst: 40 };
+const DEFAULT_PRESENCE_LOG_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export function resolve<K extends keyof Services>(services: BuiltNode, key: K): Services[K] {
   return services.resolve<Services[K]>(TOKENS[key]);
@@ -156,6 +172,8 @@ export function buildNode(options: NodeOptions): BuiltNode {
     analytics: () => new InMemoryAnalytics(),
     tokens: () => new JoseTokenVerifier(options.jwt, get('clock')),
     notifier: () => new InMemoryNotifier(),
+    presenceLog: () => new InMemoryPresenceLog(),
+    cooldowns: () => new InMemoryCooldownLedger(),
   };
   const core = () => ({
     presence: get('presence').store,
@@ -175,7 +193,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
       new DisconnectClient({ ...core(), analytics: get('analytics'), ids: get('ids') }),
     joinLesson: () => new JoinLesson({ ...core(), lessons: get('lessons') }),
     logout: () => new Logout(core()),
-    forceLogout: () => new ForceLogout(core()),
+    forceLogout: () => new ForceLogout({ ...core(), cooldowns: get('cooldowns') }),
     setStudentName: () => new SetStudentName({ ...core(), lessons: get('lessons') }),
     endExpiredSession: () => new EndExpiredSession({ ...core(), lessons: get('lessons') }),
     sweepOverdueSessions: () =>
@@ -187,6 +205,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
       }),
     refreshPresence: () => new RefreshPresence(core()),
     refreshToken: () => new RefreshToken({ tokens: get('tokens') }),
+    getPresenceHistory: () => new GetPresenceHistory({ presenceLog: get('presenceLog') }),
   };
 
   const given: Partial<Adapters> = options.adapters ?? {};
@@ -218,8 +237,10 @@ export function buildNode(options: NodeOptions): BuiltNode {
             sweepOverdueSessions: get('sweepOverdueSessions'),
             refreshPresence: get('refreshPresence'),
             refreshToken: get('refreshToken'),
+            getPresenceHistory: get('getPresenceHistory'),
           },
           presence: get('presence').store,
+          presenceLog: get('presenceLog'),
           expiryFeed: get('presence').expiryFeed,
           notifier: get('notifier'),
           clock: get('clock'),
@@ -228,6 +249,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
             rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
             sweepIntervalMs: (options.sweepIntervalS ?? DEFAULT_SWEEP_INTERVAL_S) * 1000,
             presenceRefreshMs: (timings.presenceTtlS * 1000) / 3,
+            presenceLogRetentionMs: (options.presenceLogDays ?? DEFAULT_PRESENCE_LOG_DAYS) * DAY_MS,
           },
           ...(options.observer === undefined ? {} : { observer: options.observer }),
         }),

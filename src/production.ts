@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 import type { ReadinessCheck } from './adapters/http/http-endpoints.js';
 import type { ServiceMetrics } from './adapters/http/metrics.js';
 import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
+import { MikroOrmCooldownLedger } from './adapters/mikro-orm/mikro-orm-cooldown-ledger.js';
 import { MikroOrmLessonRepository } from './adapters/mikro-orm/mikro-orm-lesson-repository.js';
+import { MikroOrmPresenceLog } from './adapters/mikro-orm/mikro-orm-presence-log.js';
 import { openOrm } from './adapters/mikro-orm/orm.js';
+import { WriteFence } from './adapters/mikro-orm/write-fence.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
 import { ClusterPublisher } from './adapters/redis/cluster-publisher.js';
 import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
@@ -57,7 +60,16 @@ export async function productionOptions(
 
   if (config.databaseUrl !== null) {
     const orm = await openOrm({ databaseUrl: config.databaseUrl, logger });
-    adapters.lessons = new MikroOrmLessonRepository(orm);
+    // One measurement of the database's clock serves every fenced writer.
+    const fence = new WriteFence(orm);
+    adapters.lessons = new MikroOrmLessonRepository(orm, fence);
+    adapters.cooldowns = new MikroOrmCooldownLedger(orm, fence);
+    const presenceLog = new MikroOrmPresenceLog(orm, {
+      logger: logger.child({ component: 'presence-log' }),
+      registry: metrics.registry,
+      fence,
+    });
+    adapters.presenceLog = presenceLog;
     readiness.push({
       name: 'database',
       check: async () => {
@@ -65,7 +77,11 @@ export async function productionOptions(
         return { ok: true };
       },
     });
-    closers.push(() => orm.close(true));
+    // The history's last records are written before the pool closes.
+    closers.push(
+      () => presenceLog.close(),
+      () => orm.close(true),
+    );
   }
 
   if (config.mixpanel !== null) {

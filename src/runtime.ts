@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { ServerOptions, Server as SocketIoServer } from 'socket.io';
 import { consoleRoutes } from './adapters/http/console-page.js';
@@ -84,6 +85,8 @@ export async function startService(
     timings: config.timings,
     sweepIntervalS: config.sweepIntervalS,
     rateLimit: config.rateLimit,
+    // Unique per process on a host, and what an operator finds in `ps` and the logs.
+    nodeName: `${hostname()}:${process.pid}`,
     adapters: { notifier: new SocketIoNotifier(namespace), ...options.adapters },
     ...(options.useCases === undefined ? {} : { useCases: options.useCases }),
     observer: loggingNodeObserver(logger.child({ component: 'node' })),

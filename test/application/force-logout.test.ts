@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { InMemoryCooldownLedger } from '../../src/adapters/in-memory/in-memory-cooldown-ledger.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
 import {
   ADA,
@@ -28,6 +29,38 @@ describe('ForceLogout', () => {
     expect(c.forcedOut).toEqual(['ada']);
     expect(c.notifier.isConnected('ada')).toBe(false);
     expect(c.presence.dump()[COOLDOWN_KEY]).toBe('1');
+  });
+
+  it('keeps the cooldown in the database too, with the manager who started it', async () => {
+    const c = classroom();
+    const manager = await c.connect('linus', LINUS);
+    const untilMs = c.clock.nowMs() + DEFAULT_TIMINGS.cooldownS * 1000;
+    await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG });
+    expect(await c.use('cooldowns').active(c.clock.nowMs())).toEqual([
+      { teacher: { orgId: ORG, userId: ADA.userId }, untilMs },
+    ]);
+  });
+
+  it('answers unavailable and starts no cooldown while the database is away', async () => {
+    const c = classroom();
+    const manager = await c.connect('linus', LINUS);
+    await c.connect('ada', ADA);
+    (c.use('cooldowns') as InMemoryCooldownLedger).setAvailable(false);
+    expect(
+      await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
+    ).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(c.presence.dump()).not.toHaveProperty([COOLDOWN_KEY]);
+    expect(c.forcedOut).toEqual([]);
+  });
+
+  it('takes the database’s cooldown back when the store cannot start it', async () => {
+    const c = classroom();
+    const manager = await c.connect('linus', LINUS);
+    c.presence.setAvailable(false);
+    expect(
+      await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
+    ).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(await c.use('cooldowns').active(c.clock.nowMs())).toEqual([]);
   });
 
   it('reaches every TeacherApp socket of the teacher', async () => {

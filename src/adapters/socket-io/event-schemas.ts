@@ -5,6 +5,10 @@ import { type DomainError, domainError } from '../../domain/errors.js';
 import { parseDisplayName, parseId, parseSeatId } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 
+/** `get_presence_history`'s page size: 50 unless asked, at most 200 (PROTOCOL §5a). */
+const DEFAULT_HISTORY_LIMIT = 50;
+const MAX_HISTORY_LIMIT = 200;
+
 /** The largest accepted event payload, as JSON (PROTOCOL §3 "over the size limit"). */
 export const MAX_PAYLOAD_BYTES = 8 * 1024;
 
@@ -67,6 +71,16 @@ export const EVENT_SCHEMAS = {
     student_id: id,
   }),
   refresh_token: payload({ auth: z.string().min(1, 'must be an access token') }),
+  get_presence_history: payload({
+    user_id: id,
+    limit: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_HISTORY_LIMIT, `must be at most ${MAX_HISTORY_LIMIT}`)
+      .default(DEFAULT_HISTORY_LIMIT),
+    before: z.number().int('must be a time in ms').nonnegative().optional(),
+  }),
 } as const;
 
 /** Validates a payload; the first problem becomes the `invalid_payload` message. */
@@ -132,6 +146,15 @@ const READERS: ReadonlyMap<string, RequestReader> = new Map([
       studentId: payload.student_id,
       displayName: payload.display_name,
       seatId: payload.seat_id,
+    })),
+  ],
+  [
+    'get_presence_history',
+    reader(EVENT_SCHEMAS.get_presence_history, (payload) => ({
+      name: 'get_presence_history',
+      userId: payload.user_id,
+      limit: payload.limit,
+      ...(payload.before === undefined ? {} : { beforeMs: payload.before }),
     })),
   ],
   [

@@ -5,6 +5,7 @@ import { fail, type Result } from '../../domain/result.js';
 import type { SessionEpoch } from '../../domain/session.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { PresenceLog } from '../ports/presence-log.js';
 import type { PresenceStore, SocketOf, TeacherPresence } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Scheduler } from '../ports/scheduler.js';
@@ -21,6 +22,10 @@ import type {
 } from '../use-cases/disconnect-client.js';
 import type { EndExpiredSession } from '../use-cases/end-expired-session.js';
 import type { ForceLogout, ForceLogoutCommand } from '../use-cases/force-logout.js';
+import type {
+  GetPresenceHistory,
+  GetPresenceHistoryCommand,
+} from '../use-cases/get-presence-history.js';
 import type { JoinLesson, JoinLessonCommand } from '../use-cases/join-lesson.js';
 import type { Logout, LogoutCommand } from '../use-cases/logout.js';
 import type { RefreshToken, RefreshTokenCommand } from '../use-cases/refresh-token.js';
@@ -47,7 +52,13 @@ export type ClientRequest =
       readonly displayName: string;
       readonly seatId: string;
     }
-  | { readonly name: 'refresh_token'; readonly token: string };
+  | { readonly name: 'refresh_token'; readonly token: string }
+  | {
+      readonly name: 'get_presence_history';
+      readonly userId: Id;
+      readonly limit: number;
+      readonly beforeMs?: number;
+    };
 
 /** What a request is answered: its data, or a contract error (PROTOCOL §4). */
 export type Answer = Result<unknown, DomainError>;
@@ -66,6 +77,7 @@ export interface NodeUseCases {
   readonly forceLogout: UseCase<ForceLogoutCommand, AnswerOf<ForceLogout>>;
   readonly setStudentName: UseCase<SetStudentNameCommand, AnswerOf<SetStudentName>>;
   readonly refreshToken: UseCase<RefreshTokenCommand, AnswerOf<RefreshToken>>;
+  readonly getPresenceHistory: UseCase<GetPresenceHistoryCommand, AnswerOf<GetPresenceHistory>>;
   readonly endExpiredSession: UseCase<TeacherRef, AnswerOf<EndExpiredSession>>;
   readonly sweepOverdueSessions: UseCase<void, number>;
   readonly refreshPresence: UseCase<readonly TeacherPresence[], void>;
@@ -77,7 +89,12 @@ export interface NodeSettings {
   readonly sweepIntervalMs: number;
   /** How often this node's teachers' presence is refreshed (a third of PRESENCE_TTL_S). */
   readonly presenceRefreshMs: number;
+  /** PRESENCE_LOG_DAYS in ms: presence history older than this is deleted. */
+  readonly presenceLogRetentionMs: number;
 }
+
+/** How often the presence history is pruned of records past their retention. */
+const PRESENCE_LOG_PRUNE_EVERY_MS = 3_600_000;
 
 /** What an adapter hears from a node that is otherwise silent (the core does not log). */
 export interface NodeObserver {
@@ -98,6 +115,7 @@ export interface FailureSubject {
 export interface NodeDeps {
   readonly useCases: NodeUseCases;
   readonly presence: Pick<PresenceStore, 'nextDueAtMs'>;
+  readonly presenceLog: Pick<PresenceLog, 'prune'>;
   readonly expiryFeed: SessionExpiryFeed;
   readonly notifier: Pick<RealtimeNotifier, 'leaveAll' | 'emit' | 'close'>;
   readonly clock: Clock;
@@ -151,7 +169,8 @@ const ignore = () => {};
  * - `disconnect` runs DisconnectClient once the socket's earlier requests are done, and arms the
  *   deadline timer with the grace period it started.
  * - In the background, on the Scheduler: the presence refresh of this node's TeacherApp sockets,
- *   the deadline sweep, and session ends on expiry notifications.
+ *   the deadline sweep, session ends on expiry notifications, token notices and expiries, and the
+ *   pruning of the presence history.
  */
 export class ClassroomNode {
   private readonly held = new Map<string, HeldSocket>();
@@ -184,6 +203,9 @@ export class ClassroomNode {
     });
     this.background.every('refresh presence', settings.presenceRefreshMs, () =>
       useCases.refreshPresence.execute(this.presenceSockets()),
+    );
+    this.background.every('prune the presence history', PRESENCE_LOG_PRUNE_EVERY_MS, () =>
+      this.deps.presenceLog.prune(this.deps.clock.nowMs() - settings.presenceLogRetentionMs),
     );
     this.sweeps.start();
   }
@@ -348,6 +370,15 @@ export class ClassroomNode {
           studentId,
           displayName,
           seatId,
+        });
+      }
+      case 'get_presence_history': {
+        const { userId, limit, beforeMs } = request;
+        return useCases.getPresenceHistory.execute({
+          socket,
+          userId,
+          limit,
+          ...(beforeMs === undefined ? {} : { beforeMs }),
         });
       }
       case 'refresh_token': {

@@ -2,6 +2,8 @@ import { type DomainError, domainError } from '../../domain/errors.js';
 import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import { answerUnavailable } from '../dependencies.js';
+import type { Clock } from '../ports/clock.js';
+import type { CooldownLedger } from '../ports/cooldown-ledger.js';
 import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
@@ -19,12 +21,18 @@ export interface ForceLogoutCommand {
  * cooldown starts (new TeacherApp connections are refused for `cooldownS`), then the teacher's
  * TeacherApp sockets on any node get `force_logout` and are disconnected. Ack data says whether
  * at least one socket received it.
+ *
+ * The cooldown is written to the database first, so that it outlives a store that loses its data
+ * (§6a.3), then to the store; when the store cannot take it the database row is taken back and the
+ * request answers `unavailable` having changed nothing.
  */
 export class ForceLogout {
   constructor(
     private readonly deps: {
       readonly presence: PresenceStore;
+      readonly cooldowns: CooldownLedger;
       readonly notifier: RealtimeNotifier;
+      readonly clock: Clock;
       readonly timings: Timings;
     },
   ) {}
@@ -41,10 +49,16 @@ export class ForceLogout {
         return fail(domainError('forbidden', 'A teacher manager can only force out itself.'));
       }
       const teacher = { orgId: identity.orgId, userId: command.userId };
-      const { sid } = await this.deps.presence.startCooldown({
-        teacher,
-        cooldownS: this.deps.timings.cooldownS,
-      });
+      const { cooldownS } = this.deps.timings;
+      const untilMs = this.deps.clock.nowMs() + cooldownS * 1000;
+      await this.deps.cooldowns.record({ teacher, untilMs, by: identity.userId });
+      let sid: string | null;
+      try {
+        ({ sid } = await this.deps.presence.startCooldown({ teacher, cooldownS }));
+      } catch (error) {
+        await this.deps.cooldowns.cancel({ teacher, untilMs });
+        throw error;
+      }
       const received = await this.deps.notifier.forceOut(teacher, sid, {
         name: 'force_logout',
         payload: { user_id: teacher.userId },

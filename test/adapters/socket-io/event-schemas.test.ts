@@ -3,6 +3,7 @@ import {
   EVENT_SCHEMAS,
   MAX_PAYLOAD_BYTES,
   parsePayload,
+  readRequest,
 } from '../../../src/adapters/socket-io/event-schemas.js';
 
 const join = (payload: unknown) => parsePayload(EVENT_SCHEMAS.join_lesson, payload);
@@ -72,5 +73,44 @@ describe('event payload schemas', () => {
   it('do not take fields from a prototype', () => {
     const inherited = JSON.parse('{"__proto__":{"user_id":"u","org_id":"o"}}');
     expect(parsePayload(EVENT_SCHEMAS.logout, inherited)).toMatchObject(invalid);
+  });
+});
+
+describe('readRequest', () => {
+  it('turns a get_presence_history payload into the node’s request, 50 records unless asked', () => {
+    expect(readRequest('get_presence_history', { user_id: 't-1' })).toEqual({
+      ok: true,
+      value: { name: 'get_presence_history', userId: 't-1', limit: 50 },
+    });
+    expect(readRequest('get_presence_history', { user_id: 't-1', limit: 200, before: 5 })).toEqual({
+      ok: true,
+      value: { name: 'get_presence_history', userId: 't-1', limit: 200, beforeMs: 5 },
+    });
+  });
+
+  it.each([
+    ['a limit over 200', { user_id: 't-1', limit: 201 }],
+    ['a limit under 1', { user_id: 't-1', limit: 0 }],
+    ['a fractional limit', { user_id: 't-1', limit: 2.5 }],
+    ['a before that is not a time', { user_id: 't-1', before: 'yesterday' }],
+    ['no user', { limit: 10 }],
+  ])('refuses %s as invalid_payload', (_case, payload) => {
+    expect(readRequest('get_presence_history', payload)).toMatchObject(invalid);
+  });
+
+  it('reads refresh_token’s token from `auth`', () => {
+    expect(readRequest('refresh_token', { auth: 'a.b.c' })).toEqual({
+      ok: true,
+      value: { name: 'refresh_token', token: 'a.b.c' },
+    });
+    expect(readRequest('refresh_token', { auth: '' })).toMatchObject(invalid);
+  });
+
+  it('knows log_out as logout, and nothing of an event the contract does not name', () => {
+    expect(readRequest('log_out', { user_id: 't-1', org_id: 'o-1' })).toEqual({
+      ok: true,
+      value: { name: 'logout', userId: 't-1', orgId: 'o-1' },
+    });
+    expect(readRequest('delete_everything', {})).toBeNull();
   });
 });
