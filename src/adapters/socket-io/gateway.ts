@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { ExtendedError, Namespace, Socket } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { Clock } from '../../application/ports/clock.js';
@@ -17,6 +17,7 @@ import { fail, type Result } from '../../domain/result.js';
 import { EVENT_SCHEMAS, parsePayload } from './event-schemas.js';
 import { queryOf, readHandshake } from './handshake.js';
 import { type RateLimit, TokenBucket } from './rate-limiter.js';
+import { type Refusal, refusal } from './refusal.js';
 import type { SocketState } from './socket-state.js';
 
 export interface GatewayObserver {
@@ -124,15 +125,6 @@ function eventHandlers(useCases: GatewayUseCases): ReadonlyMap<string, EventHand
   ]);
 }
 
-function refusal(error: DomainError): ExtendedError {
-  const refused: ExtendedError = new Error(error.code);
-  refused.data =
-    error.retryAfterS === undefined
-      ? { message: error.message }
-      : { message: error.message, retry_after_s: error.retryAfterS };
-  return refused;
-}
-
 const unavailable = () =>
   domainError('unavailable', 'A backing service is unavailable; try again shortly.');
 
@@ -178,7 +170,7 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
     }
   }
 
-  async function admit(socket: Socket): Promise<ExtendedError | undefined> {
+  async function admit(socket: Socket): Promise<Refusal | undefined> {
     const log = logger.child({ sid: socket.id });
     const handshake = readHandshake({
       auth: socket.handshake.auth,
