@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type LevelWithSilent, levels } from 'pino';
 import type { JwtSettings } from './adapters/jwt/jose-token-verifier.js';
+import type { EdgeSettings } from './adapters/socket-io/edge.js';
 import { DEFAULT_TIMINGS, type Timings } from './application/settings.js';
 import { fail, ok, type Result } from './domain/result.js';
 
@@ -39,18 +40,6 @@ export interface Config {
   readonly presenceLogDays: number;
   /** Whether `/console` serves the manager console (CONSOLE_ENABLED). */
   readonly consoleEnabled: boolean;
-}
-
-/** Who may reach the socket path, and how much of it one client IP may use (PROTOCOL §1). */
-export interface EdgeSettings {
-  /** Accept Socket.IO 2.x clients (Engine.IO 3). */
-  readonly allowEio3: boolean;
-  /** Origins allowed to make requests under the socket path; null allows any origin. */
-  readonly corsOrigins: readonly string[] | null;
-  /** Take the client IP from the first `X-Forwarded-For` hop instead of the remote address. */
-  readonly trustProxy: boolean;
-  readonly maxConnectionsPerIp: number;
-  readonly handshakeFailuresPerIpPerMin: number;
 }
 
 /** Which variable is wrong, and a one-line sentence that names it. */

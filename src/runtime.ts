@@ -7,6 +7,7 @@ import type { DependencyContainer } from 'tsyringe';
 import { attachHttpEndpoints, type ReadinessCheck } from './adapters/http/http-endpoints.js';
 import { ServiceMetrics } from './adapters/http/metrics.js';
 import { InMemorySessionExpiryFeed } from './adapters/in-memory/in-memory-session-expiry-feed.js';
+import { attachEdge } from './adapters/socket-io/edge.js';
 import { attachGateway, type GatewayObserver } from './adapters/socket-io/gateway.js';
 import { SocketIoNotifier } from './adapters/socket-io/socket-io-notifier.js';
 import {
@@ -79,11 +80,16 @@ export async function startService(
     logger,
     socketPath: SOCKET_PATH,
   });
-  const io = createSocketServer(
-    httpServer,
-    options.socketAdapter === undefined ? {} : { adapter: options.socketAdapter },
-  );
+  const io = createSocketServer(httpServer, {
+    allowEio3: config.edge.allowEio3,
+    ...(options.socketAdapter === undefined ? {} : { adapter: options.socketAdapter }),
+  });
   const namespace = io.of(CLASSROOM_NAMESPACE);
+  const edge = attachEdge(io, namespace, {
+    settings: config.edge,
+    logger: logger.child({ component: 'edge' }),
+    production: config.mode === 'production',
+  });
   const container = buildContainer({
     jwt: config.jwt,
     timings: config.timings,
@@ -117,6 +123,7 @@ export async function startService(
     },
     clock: service('clock'),
     rateLimit: config.rateLimit,
+    edge,
     logger: logger.child({ component: 'gateway' }),
     observer,
   });

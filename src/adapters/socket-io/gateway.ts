@@ -14,6 +14,7 @@ import type { SetStudentName } from '../../application/use-cases/set-student-nam
 import type { ClientKind } from '../../domain/clients.js';
 import { type DomainError, domainError, type ErrorCode } from '../../domain/errors.js';
 import { fail, type Result } from '../../domain/result.js';
+import type { Edge } from './edge.js';
 import { EVENT_SCHEMAS, parsePayload } from './event-schemas.js';
 import { queryOf, readHandshake } from './handshake.js';
 import { type RateLimit, TokenBucket } from './rate-limiter.js';
@@ -51,6 +52,8 @@ export interface GatewayDeps {
   readonly useCases: GatewayUseCases;
   readonly clock: Clock;
   readonly rateLimit: RateLimit;
+  /** The per-IP handshake limit and the one-socket-per-connection rule (PROTOCOL §1). */
+  readonly edge: Edge;
   readonly logger: Logger;
   readonly observer?: GatewayObserver;
 }
@@ -140,7 +143,7 @@ const unavailable = () =>
  * before it. No input can throw out of a handler.
  */
 export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway {
-  const { useCases, clock, rateLimit, logger, observer } = deps;
+  const { useCases, clock, rateLimit, edge, logger, observer } = deps;
   const handlers = eventHandlers(useCases);
   const pending = new Set<Promise<void>>();
   let closing = false;
@@ -172,6 +175,8 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   async function admit(socket: Socket): Promise<Refusal | undefined> {
     const log = logger.child({ sid: socket.id });
+    const limited = await edge.beforeHandshake(socket);
+    if (limited !== null) return refusal(limited);
     const handshake = readHandshake({
       auth: socket.handshake.auth,
       query: queryOf(socket.request.url),
@@ -203,10 +208,15 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   namespace.use((socket, next) => {
     track(
-      admit(socket).then(next, (error: unknown) => {
-        logger.error({ err: error, sid: socket.id }, 'handshake failed');
-        next(refusal(unavailable()));
-      }),
+      admit(socket)
+        .catch((error: unknown) => {
+          logger.error({ err: error, sid: socket.id }, 'handshake failed');
+          return refusal(unavailable());
+        })
+        .then((refused) => {
+          if (refused !== undefined) edge.handshakeRefused(socket, refused.code);
+          next(refused);
+        }),
     );
   });
 

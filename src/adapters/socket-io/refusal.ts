@@ -28,3 +28,18 @@ function refusalData(error: DomainError): RefusalData {
   const data = { code: error.code, message: error.message };
   return error.retryAfterS === undefined ? data : { ...data, retry_after_s: error.retryAfterS };
 }
+
+/**
+ * The CONNECT_ERROR packet (Socket.IO protocol, type 4) that refuses a connection to `namespace`,
+ * shaped as Socket.IO shapes a middleware's refusal: `{ message, data }`, and for Engine.IO 3
+ * (Socket.IO 2.x) clients `data` alone. For refusals made before Socket.IO reads the CONNECT.
+ */
+export function connectErrorPacket(
+  namespace: string,
+  error: DomainError,
+  protocol: number,
+): string {
+  const data = refusalData(error);
+  const payload = protocol === 3 ? data : { message: error.code, data };
+  return `4${namespace === '/' ? '' : `${namespace},`}${JSON.stringify(payload)}`;
+}

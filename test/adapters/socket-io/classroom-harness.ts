@@ -15,6 +15,7 @@ import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
+import { attachEdge, type EdgeSettings } from '../../../src/adapters/socket-io/edge.js';
 import {
   attachGateway,
   type Gateway,
@@ -33,6 +34,15 @@ import type { Role } from '../../../src/domain/clients.js';
 import type { Lesson } from '../../../src/domain/lesson.js';
 
 export const SECRET = 'gateway-test-secret-0123456789abcdef';
+
+/** The edge as a node runs it with nothing configured (PROTOCOL §12 defaults). */
+export const DEFAULT_EDGE: EdgeSettings = {
+  allowEio3: false,
+  corsOrigins: null,
+  trustProxy: false,
+  maxConnectionsPerIp: 5000,
+  handshakeFailuresPerIpPerMin: 120,
+};
 
 /** Two orgs and a tenant trap: org `7` and lesson `7` (of `north`) share an id. */
 export const LESSONS: Lesson[] = [
@@ -133,10 +143,15 @@ export class Classroom {
       rateLimit?: { perS: number; burst: number };
       shared?: SharedState;
       adapter?: ServerOptions['adapter'];
+      edge?: Partial<EdgeSettings>;
     } = {},
   ): Promise<Classroom> {
     const http = createServer();
-    const ioServer = createSocketServer(http, { adapter: options.adapter });
+    const edgeSettings: EdgeSettings = { ...DEFAULT_EDGE, ...options.edge };
+    const ioServer = createSocketServer(http, {
+      adapter: options.adapter,
+      allowEio3: edgeSettings.allowEio3,
+    });
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
     const { clock, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
@@ -145,6 +160,12 @@ export class Classroom {
       overrides: { clock, presence, lessons, notifier },
     });
     const logs: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, lineCollector(logs));
+    const edge = attachEdge(ioServer, namespace, {
+      settings: edgeSettings,
+      logger,
+      production: false,
+    });
     const observed: ObserverCall[] = [];
     const observer: GatewayObserver = {
       connected: (...args) => observed.push({ call: 'connected', args }),
@@ -162,7 +183,8 @@ export class Classroom {
       },
       clock,
       rateLimit: options.rateLimit ?? { perS: 20, burst: 40 },
-      logger: pino({ level: 'debug' }, lineCollector(logs)),
+      edge,
+      logger,
       observer,
     });
     await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
