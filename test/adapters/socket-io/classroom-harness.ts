@@ -36,7 +36,7 @@ import type { Lesson } from '../../../src/domain/lesson.js';
 export const SECRET = 'gateway-test-secret-0123456789abcdef';
 
 /** The edge as a node runs it with nothing configured (PROTOCOL §12 defaults). */
-export const DEFAULT_EDGE: EdgeSettings = {
+const DEFAULT_EDGE: EdgeSettings = {
   allowEio3: false,
   corsOrigins: null,
   trustProxy: false,

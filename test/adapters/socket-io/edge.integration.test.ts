@@ -1,16 +1,13 @@
-import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { io as connectTo } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { attachEdge, type EdgeSettings } from '../../../src/adapters/socket-io/edge.js';
-import {
-  CLASSROOM_NAMESPACE,
-  createSocketServer,
-  SOCKET_PATH,
-} from '../../../src/adapters/socket-io/socket-server.js';
-import { Classroom, DEFAULT_EDGE, type Identity, refusalOf } from './classroom-harness.js';
+import type { EdgeSettings } from '../../../src/adapters/socket-io/edge.js';
+import { SOCKET_PATH } from '../../../src/adapters/socket-io/socket-server.js';
+import { loadConfig } from '../../../src/config.js';
+import { startService } from '../../../src/runtime.js';
+import { Classroom, type Identity, refusalOf } from './classroom-harness.js';
 
 const ADA: Identity = { sub: 't-ada', org: 'north', role: 'teacher' };
 const LISTED = 'https://teacher.example';
@@ -91,14 +88,16 @@ const payloadAfter = (packet: string, prefix: string) => JSON.parse(packet.slice
 
 describe('The edge', () => {
   let classroom: Classroom;
+  const running: Classroom[] = [];
 
   const start = async (edge: Partial<EdgeSettings> = {}) => {
     classroom = await Classroom.start({ edge });
+    running.push(classroom);
     return classroom.parts.url;
   };
 
   afterEach(async () => {
-    await classroom?.stop();
+    for (const node of running.splice(0)) await node.stop();
   });
 
   describe('with CORS_ORIGINS set', () => {
@@ -184,11 +183,15 @@ describe('The edge', () => {
     });
 
     it.each([
-      ['warns once on a production node', true, null, 1],
-      ['stays quiet on an embedded node', false, null, 0],
-      ['stays quiet once origins are listed', true, [LISTED], 0],
-    ] as const)('%s', async (_what, production, corsOrigins, warnings) => {
-      const lines: Array<{ level: number; msg: string }> = [];
+      ['warns once on a production node', { REDIS_URL: 'redis://127.0.0.1:1' }, 1],
+      ['stays quiet on an embedded node', {}, 0],
+      [
+        'stays quiet once origins are listed',
+        { REDIS_URL: 'redis://127.0.0.1:1', CORS_ORIGINS: LISTED },
+        0,
+      ],
+    ])('%s', async (_what, env, warnings) => {
+      const lines: Array<{ msg: string }> = [];
       const logger = pino(
         { level: 'warn' },
         new Writable({
@@ -198,13 +201,11 @@ describe('The edge', () => {
           },
         }),
       );
-      const io = createSocketServer(createServer());
-      attachEdge(io, io.of(CLASSROOM_NAMESPACE), {
-        settings: { ...DEFAULT_EDGE, corsOrigins },
-        logger,
-        production,
-      });
-      await io.close();
+      const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', AUTH_JWT_SECRET: 's', ...env });
+      if (!config.ok) throw new Error(config.error.message);
+      // Without production adapters: only the mode matters here, and no Redis is dialled.
+      const node = await startService(config.value, { logger });
+      await node.close();
       expect(lines.filter((line) => line.msg.includes('CORS_ORIGINS'))).toHaveLength(warnings);
     });
   });
