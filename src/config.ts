@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type LevelWithSilent, levels } from 'pino';
 import type { JwtSettings } from './adapters/jwt/jose-token-verifier.js';
+import type { EdgeSettings } from './adapters/socket-io/edge.js';
 import { DEFAULT_TIMINGS, type Timings } from './application/settings.js';
 import { fail, ok, type Result } from './domain/result.js';
 
@@ -34,7 +35,10 @@ export interface Config {
     readonly protocol: 'http' | 'https';
   } | null;
   readonly logLevel: LevelWithSilent;
-  /** Whether `/console` serves the manager console (PROTOCOL §5b, §12). */
+  readonly edge: EdgeSettings;
+  /** How many days `presence_event` rows are kept (PRESENCE_LOG_DAYS). */
+  readonly presenceLogDays: number;
+  /** Whether `/console` serves the manager console (CONSOLE_ENABLED). */
   readonly consoleEnabled: boolean;
 }
 
@@ -131,8 +135,57 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
         ? null
         : { token: mixpanelToken, ...mixpanelHost(read('MIXPANEL_HOST')) },
     logLevel: logLevel(read('LOG_LEVEL') ?? 'info'),
+    edge: {
+      allowEio3: flag('ALLOW_EIO3', read('ALLOW_EIO3'), false),
+      corsOrigins: corsOrigins(read('CORS_ORIGINS')),
+      trustProxy: flag('TRUST_PROXY', read('TRUST_PROXY'), false),
+      maxConnectionsPerIp: wholeNumber('MAX_CONNECTIONS_PER_IP', 5000),
+      handshakeFailuresPerIpPerMin: wholeNumber('HANDSHAKE_FAILURES_PER_IP_PER_MIN', 120),
+    },
+    presenceLogDays: wholeNumber('PRESENCE_LOG_DAYS', 30),
     consoleEnabled: flag('CONSOLE_ENABLED', read('CONSOLE_ENABLED'), true),
   };
+}
+
+/** Exactly `true` or `false`: a typo such as `ture` must not silently mean the default. */
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new BadVariable(name, `must be true or false, got ${JSON.stringify(value)}.`);
+}
+
+/** `scheme://host[:port]` with nothing after it: the form of a browser's `Origin` header. */
+const ORIGIN =
+  /^([a-z][a-z0-9+.-]*):\/\/(\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([0-9]{1,5}))?$/;
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
+
+/**
+ * Comma-separated exact origins. Browsers send the scheme and host in lower case and leave out a
+ * default port, so an entry written otherwise could never match: it is refused with the form
+ * that would, rather than accepted and silently useless.
+ */
+function corsOrigins(value: string | undefined): readonly string[] | null {
+  if (value === undefined) return null;
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    const match = ORIGIN.exec(entry.toLowerCase());
+    const [, scheme = '', host = '', port] = match ?? [];
+    if (match === null || (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535))) {
+      throw new BadVariable(
+        'CORS_ORIGINS',
+        `must list origins as scheme://host[:port] separated by commas, got ${JSON.stringify(entry)}.`,
+      );
+    }
+    const explicitPort = port === undefined || DEFAULT_PORTS[scheme] === port ? '' : `:${port}`;
+    const origin = `${scheme}://${host}${explicitPort}`;
+    if (origin !== entry) {
+      throw new BadVariable(
+        'CORS_ORIGINS',
+        `lists ${JSON.stringify(entry)}, which no browser sends as its Origin: write ${JSON.stringify(origin)}.`,
+      );
+    }
+    return origin;
+  });
 }
 
 function parseWholeNumber(
@@ -151,14 +204,6 @@ function parseWholeNumber(
     );
   }
   return parsed;
-}
-
-function flag(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value !== 'true' && value !== 'false') {
-    throw new BadVariable(name, `must be true or false, got ${JSON.stringify(value)}.`);
-  }
-  return value === 'true';
 }
 
 function url(name: string, value: string | undefined, schemes: readonly string[]): string | null {

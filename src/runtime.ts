@@ -8,6 +8,7 @@ import { consoleRoutes } from './adapters/http/console-page.js';
 import { attachHttpEndpoints, type ReadinessCheck } from './adapters/http/http-endpoints.js';
 import { ServiceMetrics } from './adapters/http/metrics.js';
 import { loggingNodeObserver } from './adapters/pino/logging-node-observer.js';
+import { attachEdge } from './adapters/socket-io/edge.js';
 import { attachGateway } from './adapters/socket-io/gateway.js';
 import { SocketIoNotifier } from './adapters/socket-io/socket-io-notifier.js';
 import {
@@ -75,16 +76,22 @@ export async function startService(
     socketPath: SOCKET_PATH,
     ...(config.consoleEnabled ? { routes: consoleRoutes(config.timings) } : {}),
   });
-  const io = createSocketServer(
-    httpServer,
-    options.socketAdapter === undefined ? {} : { adapter: options.socketAdapter },
-  );
+  const io = createSocketServer(httpServer, {
+    allowEio3: config.edge.allowEio3,
+    ...(options.socketAdapter === undefined ? {} : { adapter: options.socketAdapter }),
+  });
   const namespace = io.of(CLASSROOM_NAMESPACE);
+  const edge = attachEdge(io, namespace, {
+    settings: config.edge,
+    logger: logger.child({ component: 'edge' }),
+    production: config.mode === 'production',
+  });
   const container = buildNode({
     jwt: config.jwt,
     timings: config.timings,
     sweepIntervalS: config.sweepIntervalS,
     rateLimit: config.rateLimit,
+    presenceLogDays: config.presenceLogDays,
     // Unique per process on a host, and what an operator finds in `ps` and the logs.
     nodeName: `${hostname()}:${process.pid}`,
     adapters: { notifier: new SocketIoNotifier(namespace), ...options.adapters },
@@ -94,6 +101,7 @@ export async function startService(
   const node = resolve(container, 'node');
   const gateway = attachGateway(namespace, {
     node,
+    edge,
     logger: logger.child({ component: 'gateway' }),
     observer: metrics,
   });

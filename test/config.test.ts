@@ -34,6 +34,14 @@ describe('loadConfig', () => {
       rateLimit: { perS: 20, burst: 40 },
       mixpanel: null,
       logLevel: 'info',
+      edge: {
+        allowEio3: false,
+        corsOrigins: null,
+        trustProxy: false,
+        maxConnectionsPerIp: 5000,
+        handshakeFailuresPerIpPerMin: 120,
+      },
+      presenceLogDays: 30,
       consoleEnabled: true,
     });
     expect(config.jwt.issuer).toBeUndefined();
@@ -77,6 +85,12 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_S: '5',
       RATE_LIMIT_BURST: '10',
       LOG_LEVEL: 'debug',
+      ALLOW_EIO3: 'true',
+      CORS_ORIGINS: 'https://teacher.example, http://localhost:5173,capacitor://localhost',
+      TRUST_PROXY: 'true',
+      MAX_CONNECTIONS_PER_IP: '50',
+      HANDSHAKE_FAILURES_PER_IP_PER_MIN: '10',
+      PRESENCE_LOG_DAYS: '90',
       CONSOLE_ENABLED: 'false',
     });
     expect(config).toMatchObject({
@@ -98,6 +112,14 @@ describe('loadConfig', () => {
       rateLimit: { perS: 5, burst: 10 },
       mixpanel: { token: 'mp-token', host: 'mixpanel-proxy.internal:8443', protocol: 'https' },
       logLevel: 'debug',
+      edge: {
+        allowEio3: true,
+        corsOrigins: ['https://teacher.example', 'http://localhost:5173', 'capacitor://localhost'],
+        trustProxy: true,
+        maxConnectionsPerIp: 50,
+        handshakeFailuresPerIpPerMin: 10,
+      },
+      presenceLogDays: 90,
       consoleEnabled: false,
     });
   });
@@ -156,11 +178,34 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_BURST', { RATE_LIMIT_BURST: '1.5' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['CONSOLE_ENABLED', { CONSOLE_ENABLED: 'no' }],
+    ['ALLOW_EIO3', { ALLOW_EIO3: 'yes' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '1' }],
+    ['CONSOLE_ENABLED', { CONSOLE_ENABLED: 'TRUE' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'teacher.example' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://teacher.example/' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://teacher.example/app' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://teacher.example:443' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://Teacher.example' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://teacher.example:70000' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://teacher.example,,https://manager.example' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: '*' }],
+    ['MAX_CONNECTIONS_PER_IP', { MAX_CONNECTIONS_PER_IP: '0' }],
+    ['HANDSHAKE_FAILURES_PER_IP_PER_MIN', { HANDSHAKE_FAILURES_PER_IP_PER_MIN: 'many' }],
+    ['PRESENCE_LOG_DAYS', { PRESENCE_LOG_DAYS: '0' }],
   ])('refuses a bad %s with one line that names it', (variable, env) => {
     const error = errorOf(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('names the origin a browser would send when a CORS_ORIGINS entry is written otherwise', () => {
+    expect(errorOf({ CORS_ORIGINS: 'https://teacher.example:443' }).message).toContain(
+      'write "https://teacher.example"',
+    );
+    expect(errorOf({ CORS_ORIGINS: 'http://Localhost:8080' }).message).toContain(
+      'write "http://localhost:8080"',
+    );
   });
 
   it('refuses a JWKS file that is not JSON or has no keys', () => {

@@ -23,6 +23,7 @@ export const HANDSHAKE_ERROR_CODES = [
   'forbidden',
   'cooldown',
   'unavailable',
+  'rate_limited',
 ] as const;
 
 export type EventErrorCode = (typeof EVENT_ERROR_CODES)[number];
@@ -33,7 +34,10 @@ export type ErrorCode = EventErrorCode | HandshakeErrorCode;
 export interface DomainError<C extends ErrorCode = ErrorCode> {
   readonly code: C;
   readonly message: string;
-  /** Only for `cooldown`: whole seconds until a new connection is accepted, at least 1. */
+  /**
+   * Only for the handshake refusals `cooldown` and `rate_limited`: whole seconds until a new
+   * connection can be accepted, at least 1.
+   */
   readonly retryAfterS?: number;
 }
 

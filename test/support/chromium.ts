@@ -1,14 +1,13 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { requireService } from './services.js';
+import { CHROMIUM, hasChromium as chromiumRequired } from './clients.js';
 
-/** Debian's Chromium, which `.ci/run` installs; playwright-core brings no browser of its own. */
-const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** Browser suites run where Chromium is installed, fail in CI without it, and are skipped otherwise. */
-export const hasChromium = requireService('Chromium', existsSync(CHROMIUM_PATH));
+/**
+ * Browser suites run where Debian's Chromium is installed (`.ci/run` installs it; playwright-core
+ * brings no browser of its own), fail in CI without it, and are skipped otherwise.
+ */
+export const hasChromium = chromiumRequired();
 
 /** Screenshots the browser suites save, for a person to look at (gitignored). */
 const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/console');
@@ -20,7 +19,7 @@ const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-results/console'
  */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox',

@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { requirement } from './requirements.js';
 
 /**
  * Integration suites need the machine's Redis and PostgreSQL. In CI (`CI=true`) a missing one is
@@ -26,20 +27,9 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
 export const redisAvailable = (url = REDIS_URL) => reachable(url, 6379);
 export const postgresAvailable = (url = POSTGRES_URL) => reachable(url, 5432);
 
-/**
- * Whether a suite that needs `name` can run. Throws in CI when the service is missing, so a
- * misconfigured CI is red rather than silently green; prints what is skipped otherwise.
- */
-export function requireService(
-  name: 'Redis' | 'PostgreSQL' | 'Chromium',
-  available: boolean,
-): boolean {
-  if (available) return true;
-  if (process.env.CI === 'true') {
-    throw new Error(`${name} is required in CI (CI=true) but is not available.`);
-  }
-  console.warn(`[skipped] ${name} is not available: its integration tests are skipped.`);
-  return false;
+/** Whether a suite that needs `name` can run (see `requirement`). */
+export function requireService(name: 'Redis' | 'PostgreSQL', available: boolean): boolean {
+  return requirement(name, available ? null : 'cannot be reached');
 }
 
 /** `describe.runIf` friendly: resolves once per file at collection time. */

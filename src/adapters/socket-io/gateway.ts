@@ -1,13 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { ExtendedError, Namespace, Socket } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import type { Answer, ClassroomNode } from '../../application/node/classroom-node.js';
 import type { SocketOf } from '../../application/ports/presence-store.js';
 import type { ClientKind } from '../../domain/clients.js';
-import { type DomainError, domainError, type ErrorCode } from '../../domain/errors.js';
+import { domainError, type ErrorCode } from '../../domain/errors.js';
 import { fail } from '../../domain/result.js';
+import type { Edge } from './edge.js';
 import { readRequest } from './event-schemas.js';
 import { queryOf, readHandshake } from './handshake.js';
+import { type Refusal, refusal } from './refusal.js';
 
 /** What the door reports about sockets and events (the service's metrics). */
 export interface GatewayObserver {
@@ -28,20 +30,13 @@ export interface Gateway {
 
 export interface GatewayDeps {
   readonly node: ClassroomNode;
+  /** The per-IP handshake limit and the one-socket-per-connection rule (PROTOCOL §1). */
+  readonly edge: Edge;
   readonly logger: Logger;
   readonly observer?: GatewayObserver;
 }
 
 const UNKNOWN_EVENT = 'unknown';
-
-function refusal(error: DomainError): ExtendedError {
-  const refused: ExtendedError = new Error(error.code);
-  refused.data =
-    error.retryAfterS === undefined
-      ? { message: error.message }
-      : { message: error.message, retry_after_s: error.retryAfterS };
-  return refused;
-}
 
 const unavailable = () =>
   domainError('unavailable', 'A backing service is unavailable; try again shortly.');
@@ -66,8 +61,9 @@ function answer(socket: Socket, event: string, ack: unknown, outcome: Answer): v
 
 /**
  * The door every client comes through (PROTOCOL §2–§5) on `namespace` (`io.of('/classroom')`):
- * it maps Socket.IO to the node and has no rules of its own. Handshakes are read from the `auth`
- * object or the query string and admitted by the node, refusals carrying the contract's code;
+ * it maps Socket.IO to the node and has no rules of its own. Handshakes pass the edge's per-IP
+ * limit, are read from the `auth` object or the query string and admitted by the node, refusals
+ * carrying the contract's code in `err.data` too;
  * each event's payload is validated into the node's request and the node's answer is sent back
  * once, through the ack or as `request_failed`; a socket's disconnect goes to the node with
  * Socket.IO's reason. Listeners are shared by every socket (they read the socket as `this`), so
@@ -75,10 +71,13 @@ function answer(socket: Socket, event: string, ack: unknown, outcome: Answer): v
  * admitted (Socket.IO copies it into `fetchSockets()` results on other nodes).
  */
 export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway {
-  const { node, logger, observer } = deps;
+  const { node, edge, logger, observer } = deps;
   let closing = false;
 
-  async function admit(socket: Socket): Promise<ExtendedError | undefined> {
+  async function admit(socket: Socket): Promise<Refusal | undefined> {
+    // Before any token is read or the store is asked: an IP over its refused handshakes is not.
+    const limited = await edge.beforeHandshake(socket);
+    if (limited !== null) return refusal(limited);
     const handshake = readHandshake({
       auth: socket.handshake.auth,
       query: queryOf(socket.request.url),
@@ -127,10 +126,17 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
   }
 
   namespace.use((socket, next) => {
-    admit(socket).then(next, (error: unknown) => {
-      logger.error({ err: error, sid: socket.id }, 'handshake failed');
-      next(refusal(unavailable()));
-    });
+    admit(socket)
+      .catch((error: unknown) => {
+        logger.error({ err: error, sid: socket.id }, 'handshake failed');
+        return refusal(unavailable());
+      })
+      .then((refused) => {
+        // Every refusal counts against the IP (the edge skips its own), and frees the
+        // connection for another try (Socket.IO 2.x and python-socketio retry on it).
+        if (refused !== undefined) edge.handshakeRefused(socket, refused.code);
+        next(refused);
+      });
   });
 
   namespace.on('connection', (socket: Socket) => {

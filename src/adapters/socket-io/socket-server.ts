@@ -11,20 +11,20 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**
  * The Socket.IO 4 server on `httpServer`: long-polling and WebSocket (through `ws`), so a stock
- * client works with its defaults or with `transports: ['websocket']`. CORS accepts any origin
- * because tokens travel in the handshake, not in cookies. Pass a cluster `adapter` (Redis) when
- * several nodes serve the same clients.
+ * client works with its defaults or with `transports: ['websocket']`, and with `allowEio3`
+ * Socket.IO 2.x clients too. CORS answers come from the edge (`attachEdge`), which owns the
+ * Origin rule. Pass a cluster `adapter` (Redis) when several nodes serve the same clients.
  */
 export function createSocketServer(
   httpServer: HttpServer,
-  options: { adapter?: ServerOptions['adapter'] } = {},
+  options: { adapter?: ServerOptions['adapter']; allowEio3?: boolean } = {},
 ): Server {
   return new Server(httpServer, {
     path: SOCKET_PATH,
     wsEngine: WebSocketServer,
     transports: ['polling', 'websocket'],
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
-    cors: { origin: true },
+    allowEIO3: options.allowEio3 ?? false,
     serveClient: false,
     ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
   });

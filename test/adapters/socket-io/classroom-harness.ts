@@ -16,6 +16,7 @@ import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory
 import { InMemorySessionExpiryFeed } from '../../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
 import { loggingNodeObserver } from '../../../src/adapters/pino/logging-node-observer.js';
+import { attachEdge, type EdgeSettings } from '../../../src/adapters/socket-io/edge.js';
 import {
   attachGateway,
   type Gateway,
@@ -39,6 +40,15 @@ import type { Role } from '../../../src/domain/clients.js';
 import type { Lesson } from '../../../src/domain/lesson.js';
 
 export const SECRET = 'gateway-test-secret-0123456789abcdef';
+
+/** The edge as a node runs it with nothing configured (PROTOCOL §12 defaults). */
+const DEFAULT_EDGE: EdgeSettings = {
+  allowEio3: false,
+  corsOrigins: null,
+  trustProxy: false,
+  maxConnectionsPerIp: 5000,
+  handshakeFailuresPerIpPerMin: 120,
+};
 
 /** Two orgs and a tenant trap: org `7` and lesson `7` (of `north`) share an id. */
 export const LESSONS: Lesson[] = [
@@ -140,10 +150,15 @@ export class Classroom {
       rateLimit?: { perS: number; burst: number };
       shared?: SharedState;
       adapter?: ServerOptions['adapter'];
+      edge?: Partial<EdgeSettings>;
     } = {},
   ): Promise<Classroom> {
     const http = createServer();
-    const ioServer = createSocketServer(http, { adapter: options.adapter });
+    const edgeSettings: EdgeSettings = { ...DEFAULT_EDGE, ...options.edge };
+    const ioServer = createSocketServer(http, {
+      adapter: options.adapter,
+      allowEio3: edgeSettings.allowEio3,
+    });
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
     const { clock, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
@@ -161,6 +176,11 @@ export class Classroom {
       },
     });
 
+    const edge = attachEdge(ioServer, namespace, {
+      settings: edgeSettings,
+      logger,
+      production: false,
+    });
     const observed: ObserverCall[] = [];
     const observer: GatewayObserver = {
       connected: (...args) => observed.push({ call: 'connected', args }),
@@ -170,6 +190,7 @@ export class Classroom {
     const node = resolve(container, 'node');
     const gateway = attachGateway(namespace, {
       node,
+      edge,
       logger,
       observer,
     });

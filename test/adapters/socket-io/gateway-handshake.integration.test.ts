@@ -81,7 +81,7 @@ describe('Gateway handshake', () => {
     it('a missing token', async () => {
       expect(await refusal({ role: 'teacher', org_id: 'north' })).toEqual({
         message: 'unauthorized',
-        data: { message: expect.any(String) },
+        data: { code: 'unauthorized', message: expect.any(String) },
       });
     });
 
@@ -133,7 +133,7 @@ describe('Gateway handshake', () => {
       const auth = await classroom.token(ADA);
       expect(await refusal({ ...fields, auth })).toEqual({
         message: 'invalid_handshake',
-        data: { message: expect.any(String) },
+        data: { code: 'invalid_handshake', message: expect.any(String) },
       });
     });
 
@@ -168,7 +168,7 @@ describe('Gateway handshake', () => {
       const auth = await classroom.token(SAM);
       expect(await refusal({ role: 'teacher', org_id: 'north', auth })).toEqual({
         message: 'forbidden',
-        data: { message: expect.any(String) },
+        data: { code: 'forbidden', message: expect.any(String) },
       });
     });
 
@@ -196,7 +196,7 @@ describe('Gateway handshake', () => {
       await ack(linus.socket, 'force_logout', { user_id: 't-ada', org_id: 'north' });
       await expect(classroom.connect(ADA)).rejects.toMatchObject({
         message: 'cooldown',
-        data: { message: expect.any(String), retry_after_s: 300 },
+        data: { code: 'cooldown', message: expect.any(String), retry_after_s: 300 },
       });
       classroom.clock.advance(1_500);
       await expect(classroom.connect(ADA, { viaAuth: true })).rejects.toMatchObject({
@@ -217,7 +217,10 @@ describe('Gateway handshake', () => {
     it('while the presence store cannot be reached, and admits again once it can', async () => {
       classroom.parts.presence.setAvailable(false);
       await expect(classroom.connect(ADA)).rejects.toEqual(
-        expect.objectContaining({ message: 'unavailable', data: { message: expect.any(String) } }),
+        expect.objectContaining({
+          message: 'unavailable',
+          data: { code: 'unavailable', message: expect.any(String) },
+        }),
       );
       await expect(classroom.connect(SAM)).rejects.toMatchObject({ message: 'unavailable' });
       classroom.parts.presence.setAvailable(true);
