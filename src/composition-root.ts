@@ -4,7 +4,10 @@ import { demoSeed } from './adapters/in-memory/demo-data.js';
 import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
 import { InMemoryLessonRepository } from './adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from './adapters/in-memory/in-memory-notifier.js';
-import { InMemoryPresenceStore } from './adapters/in-memory/in-memory-presence-store.js';
+import {
+  InMemoryPresenceStore,
+  InMemoryStoreLink,
+} from './adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from './adapters/in-memory/in-memory-session-expiry-feed.js';
 import { JoseTokenVerifier, type JwtSettings } from './adapters/jwt/jose-token-verifier.js';
 import { RandomIdSource } from './adapters/system/random-id-source.js';
@@ -113,10 +116,11 @@ export function buildContainer(options: ContainerOptions): DependencyContainer {
     tokens: () => new JoseTokenVerifier(options.jwt),
     expiryFeed: () => {
       const presence = get('presence');
-      if (!(presence instanceof InMemoryPresenceStore)) {
+      const store = presence instanceof InMemoryStoreLink ? presence.store : presence;
+      if (!(store instanceof InMemoryPresenceStore)) {
         throw new Error('A presence store other than the in-memory one needs its own expiryFeed');
       }
-      return new InMemorySessionExpiryFeed(presence);
+      return new InMemorySessionExpiryFeed(store);
     },
     connectClient: () =>
       new ConnectClient({
