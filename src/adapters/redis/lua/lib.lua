@@ -1,5 +1,15 @@
--- lib: prepended to every script of the presence store when it is loaded, so every script can
--- use these helpers. KEYS and ARGV are each script's own; ARGV[1] is always the caller's deadline.
+-- lib: prepended to every script of the presence store when it is loaded, so every script runs
+-- the fence below first and can use the helpers after it. KEYS and ARGV are each script's own;
+-- ARGV[1] is always the caller's deadline, in ms of Redis' clock.
+--
+-- The fence (PROTOCOL §6a.1): a call that Redis starts after its deadline — it waited in a
+-- stalled server while its client gave up and answered `unavailable` — must change nothing, now
+-- or later. The adapter sets the deadline a margin before its command timeout, so a call that
+-- passes the fence is answered before the client gives up on it.
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[1]) then
+  return redis.error_reply('FENCED the call reached Redis after its deadline')
+end
 --
 -- Directory entries are written byte for byte in the contract's key order
 -- (`{"sid","client_id","role","org_id"[,"lesson_id"]}`), which cjson.encode would not keep, so they
