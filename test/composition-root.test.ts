@@ -9,6 +9,7 @@ import { SystemClock } from '../src/adapters/system/system-clock.js';
 import type { PresenceStore } from '../src/application/ports/presence-store.js';
 import { DEFAULT_TIMINGS } from '../src/application/settings.js';
 import { buildContainer, resolve, TOKENS } from '../src/composition-root.js';
+import { protocolKeys } from './support/protocol-keys.js';
 
 const jwt = { secret: 'composition-root-test-secret' };
 
@@ -71,7 +72,7 @@ describe('buildContainer', () => {
       handshake: { role: 'teacher', orgId: 'demo-org', token: await teacherToken('t-ada') },
     });
     expect(connected.ok).toBe(true);
-    expect(presence.dump()['alive:org_demo-org_user_t-ada']).toEqual({
+    expect(protocolKeys(presence)['alive:org_demo-org_user_t-ada']).toEqual({
       login_time: String(Math.floor(clock.nowMs() / 1000)),
       state: 'connect',
     });
@@ -96,6 +97,10 @@ describe('buildContainer', () => {
     }
     clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000);
     const sweep = resolve(services, 'sweepOverdueSessions');
+    // Nobody refreshed them: each sweep first starts one of their grace periods (node_lost).
+    expect(await sweep.execute()).toBe(0);
+    expect(await sweep.execute()).toBe(0);
+    clock.advance(DEFAULT_TIMINGS.disconnectGraceS * 1000);
     expect(await sweep.execute()).toBe(1);
     expect(await sweep.execute()).toBe(1);
     expect(await sweep.execute()).toBe(0);

@@ -15,6 +15,7 @@ import { resolve } from '../src/composition-root.js';
 import { type Config, loadConfig } from '../src/config.js';
 import type { Role } from '../src/domain/clients.js';
 import { type RunningService, type StartOptions, startService } from '../src/runtime.js';
+import { protocolKeys } from './support/protocol-keys.js';
 
 const silent = pino({ level: 'silent' });
 const running: RunningService[] = [];
@@ -158,7 +159,9 @@ describe('startService in embedded mode', () => {
     await joinMath(teacher, 't-ada', 'teacher');
     await service.close();
     const presence = resolve(service.container, 'presence') as InMemoryPresenceStore;
-    expect(presence.dump()['alive:org_demo-org_user_t-ada']).toMatchObject({ state: 'disconnect' });
+    expect(protocolKeys(presence)['alive:org_demo-org_user_t-ada']).toMatchObject({
+      state: 'disconnect',
+    });
   });
 
   it('refuses to start on a port in use, and still runs the closers', async () => {
@@ -197,7 +200,7 @@ describe('the background loops', () => {
     await expect.poll(() => refreshed.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(3);
     expect(refreshed.every((userId) => userId === 't-ada')).toBe(true);
     expect(teacher.connected).toBe(true);
-    expect(presence.dump()[aliveKey]).toMatchObject({ state: 'connect' });
+    expect(protocolKeys(presence)[aliveKey]).toMatchObject({ state: 'connect' });
   });
 
   it('end a session at the end of its grace period through the in-memory expiry feed', async () => {
@@ -244,6 +247,8 @@ describe('the background loops', () => {
       presenceTtlS: 60,
       lessonTtlS: 600,
     });
+    // Its grace period ran out while no node was up: nobody heard the expiry.
+    await presence.disconnectTeacher({ socket, nowMs: clock.nowMs(), graceS: 60, lessonTtlS: 600 });
     clock.advance(61_000);
     await start(
       { SWEEP_INTERVAL_S: '600' },
@@ -265,8 +270,8 @@ describe('the background loops', () => {
         },
       }),
     );
-    const presence = new InMemoryPresenceStore(new SystemClock());
-    presence.setAvailable(false);
+    const presence = new InMemoryPresenceStore(new SystemClock()).link();
+    presence.setUp(false);
     const { service } = await start({}, { logger, overrides: { presence } });
     await expect
       .poll(() => lines.some((line) => line.includes('background task postponed')))

@@ -68,8 +68,10 @@ export function classroom(
   options: { seed?: LessonSeed; timings?: Partial<Timings>; lessons?: LessonRepository } = {},
 ) {
   const clock = new VirtualClock();
-  const presence = new InMemoryPresenceStore(clock);
-  const expiryFeed = new InMemorySessionExpiryFeed(presence);
+  const store = new InMemoryPresenceStore(clock);
+  // The node's link, so that a test can cut it (`setUp(false)`); `store` is the shared state.
+  const presence = store.link();
+  const expiryFeed = new InMemorySessionExpiryFeed(store);
   const database = new InMemoryLessonRepository(options.seed ?? demoSeed());
   const forcedOut: string[] = [];
   const notifier = new InMemoryNotifier({ disconnect: (sid) => forcedOut.push(sid) });
@@ -145,6 +147,7 @@ export function classroom(
   return {
     teacherPresence,
     clock,
+    store,
     presence,
     expiryFeed,
     database,

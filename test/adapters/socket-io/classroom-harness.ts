@@ -13,7 +13,10 @@ import type { DependencyContainer } from 'tsyringe';
 import { expect } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
-import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
+import {
+  InMemoryPresenceStore,
+  type InMemoryStoreLink,
+} from '../../../src/adapters/in-memory/in-memory-presence-store.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
 import {
   attachGateway,
@@ -86,15 +89,19 @@ export interface ObserverCall {
 
 export interface SharedState {
   readonly clock: VirtualClock;
-  readonly presence: InMemoryPresenceStore;
+  readonly store: InMemoryPresenceStore;
+  /** The nodes' way to the store, which a test can cut (`setUp(false)`). */
+  readonly presence: InMemoryStoreLink;
   readonly lessons: InMemoryLessonRepository;
 }
 
 function sharedState(): SharedState {
   const clock = new VirtualClock();
+  const store = new InMemoryPresenceStore(clock);
   return {
     clock,
-    presence: new InMemoryPresenceStore(clock),
+    store,
+    presence: store.link(),
     lessons: new InMemoryLessonRepository({
       lessons: LESSONS,
       quizzes: [{ id: 'quiz-1', lessonId: 'math', status: 'open' }],
@@ -138,7 +145,7 @@ export class Classroom {
     const http = createServer();
     const ioServer = createSocketServer(http, { adapter: options.adapter });
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
-    const { clock, presence, lessons } = options.shared ?? sharedState();
+    const { clock, store, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
     const container = buildContainer({
       jwt: { secret: SECRET },
@@ -174,6 +181,7 @@ export class Classroom {
       gateway,
       container,
       clock,
+      store,
       presence,
       lessons,
       notifier,
