@@ -3,10 +3,10 @@ import { SequentialIdSource } from '../../../sim/sequential-id-source.js';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
-import type { PresenceStore, SocketOf } from '../../../src/application/ports/presence-store.js';
+import type { SocketOf } from '../../../src/application/ports/presence-store.js';
 import type { Scheduler } from '../../../src/application/ports/scheduler.js';
-import { initialSeatMap } from '../../../src/domain/seat-map.js';
 import { epochAt } from '../../../src/domain/session.js';
+import { everyPresenceMethod } from '../../contracts/every-presence-method.js';
 import {
   describePresenceStoreContract,
   type LateCallHarness,
@@ -70,62 +70,6 @@ function storeOnVirtualTime() {
   const connect = (socket: SocketOf, presenceTtlS = 60) =>
     store.connectTeacher({ socket, nowMs: clock.nowMs(), presenceTtlS, lessonTtlS: 3600 });
   return { clock, store, connect };
-}
-
-/** One call of every port method. */
-function everyMethod(
-  nowMs: number,
-): Record<keyof PresenceStore, (store: PresenceStore) => Promise<unknown>> {
-  const socket = teacher('sid-2');
-  const lesson = { lessonId: 'l', seatCount: 1, lessonTtlS: 1 };
-  return {
-    connectTeacher: (s) => s.connectTeacher({ socket, nowMs, presenceTtlS: 1, lessonTtlS: 1 }),
-    connectStudent: (s) => s.connectStudent({ socket: student, lessonTtlS: 1 }),
-    refreshTeachers: (s) =>
-      s.refreshTeachers({
-        teachers: [{ socket, epoch: epochAt(nowMs) }],
-        nowMs,
-        presenceTtlS: 1,
-        lessonTtlS: 1,
-      }),
-    disconnectTeacher: (s) => s.disconnectTeacher({ socket, nowMs, graceS: 1, lessonTtlS: 1 }),
-    disconnectStudent: (s) => s.disconnectStudent({ socket: student, lessonTtlS: 1 }),
-    isTeacherOnline: (s) => s.isTeacherOnline(T1),
-    logoutTeacher: (s) => s.logoutTeacher(T1),
-    startCooldown: (s) => s.startCooldown({ teacher: T1, cooldownS: 1 }),
-    cancelCooldown: (s) => s.cancelCooldown(T1),
-    joinLesson: (s) => s.joinLesson({ socket, ...lesson, seats: initialSeatMap(1) }),
-    undoJoinLesson: (s) => s.undoJoinLesson({ socket, lessonId: 'l', previousLessonId: null }),
-    claimSeat: (s) => s.claimSeat({ socket: student, lessonId: 'l', seatId: '1' }),
-    ensureSeatMap: (s) =>
-      s.ensureSeatMap({ lessonId: 'l', seats: initialSeatMap(1), lessonTtlS: 1 }),
-    revertSeatClaim: (s) =>
-      s.revertSeatClaim({
-        lessonId: 'l',
-        studentId: 's-1',
-        seatId: '1',
-        change: { alreadyHeld: false, releasedSeatId: null },
-      }),
-    dueSessionEnds: (s) => s.dueSessionEnds(nowMs, 1),
-    nextDueAtMs: (s) => s.nextDueAtMs(),
-    settleExpiredSession: (s) =>
-      s.settleExpiredSession({ teacher: T1, nowMs: nowMs + 3_600_000, graceS: 1, leaseMs: 1 }),
-    completeSessionEnd: (s) => s.completeSessionEnd(T1, epochAt(nowMs)),
-    snapshot: (s) => s.snapshot(ORG),
-    checkContinuity: (s) => s.checkContinuity(null),
-    claimReconciliation: (s) => s.claimReconciliation('1', 1000),
-    restoreSockets: (s) =>
-      s.restoreSockets({
-        sockets: [{ socket, epoch: epochAt(nowMs), lessonId: 'l' }],
-        nowMs,
-        presenceTtlS: 1,
-        lessonTtlS: 1,
-      }),
-    restoreSessions: (s) =>
-      s.restoreSessions({ teachers: [{ teacher: T1, lessonId: 'l' }], nowMs, graceS: 1 }),
-    restoreCooldowns: (s) =>
-      s.restoreCooldowns({ cooldowns: [{ teacher: T1, untilMs: nowMs + 1000 }], nowMs }),
-  };
 }
 
 describe('InMemoryPresenceStore', () => {
@@ -194,7 +138,7 @@ describe('InMemoryPresenceStore', () => {
     const before = store.inspect();
     const down = store.link();
     down.setUp(false);
-    for (const [name, call] of Object.entries(everyMethod(clock.nowMs()))) {
+    for (const [name, call] of Object.entries(everyPresenceMethod(clock.nowMs()))) {
       await expect(call(down), name).rejects.toBeInstanceOf(DependencyUnavailableError);
     }
     expect(store.inspect()).toEqual(before);
@@ -226,7 +170,7 @@ describe('InMemoryPresenceStore', () => {
     const scheduler = new ManualScheduler(clock);
     const late = store.link({ scheduler, commandTimeoutMs: COMMAND_TIMEOUT_MS });
     late.setLate(LATE_BY_MS);
-    for (const [name, call] of Object.entries(everyMethod(clock.nowMs()))) {
+    for (const [name, call] of Object.entries(everyPresenceMethod(clock.nowMs()))) {
       await expect(call(late), name).rejects.toBeInstanceOf(DependencyUnavailableError);
     }
     clock.advance(COMMAND_TIMEOUT_MS + LATE_BY_MS);
