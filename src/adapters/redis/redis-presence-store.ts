@@ -127,10 +127,14 @@ const MAX_CONNECT_ATTEMPTS = 3;
 
 const orNull = (value: string): Id | null => (value === '' ? null : value);
 
-const PHASES: Readonly<Record<string, PresencePhase>> = {
-  connect: 'connected',
-  disconnect: 'grace',
-};
+/** The domain's words for the states the scripts write (as the alive hash's `state`). */
+function phaseOf(state: string): PresencePhase {
+  if (state === 'connect') return 'connected';
+  if (state === 'disconnect') return 'grace';
+  throw new Error(
+    `A presence index record in state ${JSON.stringify(state)}, which no script writes`,
+  );
+}
 
 /** A session record of the org's presence index, as the scripts write it (lib.lua). */
 interface SessionRecord {
@@ -164,6 +168,8 @@ export class RedisPresenceStore implements PresenceStore {
   /** Redis' clock minus this host's, in ms; null until measured. */
   private clockOffsetMs: number | null = null;
   private offsetMeasuredAtMs = Number.NEGATIVE_INFINITY;
+  /** The connection the offset was measured on: a new one may reach another server (a failover). */
+  private offsetMeasuredOn: Redis['stream'] | null = null;
   private measuring: Promise<number> | null = null;
 
   constructor(
@@ -180,10 +186,6 @@ export class RedisPresenceStore implements PresenceStore {
       );
     }
     for (const [name, lua] of luaScripts()) redis.defineCommand(name, { lua });
-    // A new connection may be to another server (a failover), with a clock of its own.
-    redis.on('ready', () => {
-      this.offsetMeasuredAtMs = Number.NEGATIVE_INFINITY;
-    });
   }
 
   async connectTeacher(input: {
@@ -478,7 +480,7 @@ export class RedisPresenceStore implements PresenceStore {
         const record = JSON.parse(json) as SessionRecord;
         return {
           userId,
-          phase: PHASES[record.state] ?? 'grace',
+          phase: phaseOf(record.state),
           loginTimeS: record.login_time,
           sinceMs: record.since_ms,
           lessonId: record.lesson_id ?? null,
@@ -650,13 +652,14 @@ export class RedisPresenceStore implements PresenceStore {
 
   /**
    * The deadline of a call made now, in Redis' clock: at once while the clock offset is known
-   * (measured again in the background once a minute has passed, or after a reconnect), after one
-   * measurement when it is not.
+   * (measured again in the background once a minute has passed, or on a new connection), after
+   * one measurement when it is not.
    */
   private deadline(): number | Promise<number> {
     const fromOffset = (offsetMs: number) => Date.now() + offsetMs + this.fenceAheadMs;
     if (this.clockOffsetMs === null) return this.measureClockOffset().then(fromOffset);
-    if (Date.now() - this.offsetMeasuredAtMs > CLOCK_OFFSET_REFRESH_MS) {
+    const stale = Date.now() - this.offsetMeasuredAtMs > CLOCK_OFFSET_REFRESH_MS;
+    if (stale || this.offsetMeasuredOn !== this.redis.stream) {
       // A failed measurement keeps the offset known so far, and the next call tries again.
       this.measureClockOffset().catch(() => {});
     }
@@ -668,11 +671,13 @@ export class RedisPresenceStore implements PresenceStore {
     this.measuring ??= (async () => {
       try {
         const sentAtMs = Date.now();
+        const connection = this.redis.stream;
         const [seconds, microseconds] = await presenceCall(this.redis.time());
         const receivedAtMs = Date.now();
         const redisMs = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000);
         this.clockOffsetMs = redisMs - (sentAtMs + receivedAtMs) / 2;
         this.offsetMeasuredAtMs = receivedAtMs;
+        this.offsetMeasuredOn = connection;
         return this.clockOffsetMs;
       } finally {
         this.measuring = null;
