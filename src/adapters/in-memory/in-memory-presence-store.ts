@@ -141,6 +141,8 @@ export class InMemoryPresenceStore implements PresenceStore {
   private readonly cooldowns: ExpiringMap<true>;
   /** Losses being reconciled, by generation, for the length of the claim's lease. */
   private readonly reconciliations: ExpiringMap<true>;
+  /** Everything above that lapses on the clock. */
+  private readonly timed: ReadonlyArray<Pick<ExpiringMap<unknown>, 'purge' | 'clear'>>;
   /** Counts the store's lives; each restart empty starts a new one. */
   private generation = 1;
   /** Whether this generation's mark exists: a store that never handed one out is taken as lost. */
@@ -155,6 +157,15 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.lessonStudents = new ExpiringMap(clock);
     this.cooldowns = new ExpiringMap(clock);
     this.reconciliations = new ExpiringMap(clock);
+    this.timed = [
+      this.alive,
+      this.directory,
+      this.seatMaps,
+      this.lessonTeachers,
+      this.lessonStudents,
+      this.cooldowns,
+      this.reconciliations,
+    ];
   }
 
   /** A node's own way to the store, with the simulator's fault switches. */
@@ -169,17 +180,7 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   /** Forgets everything, as a Redis without persistence restarting: a new generation begins. */
   restartEmpty(): void {
-    for (const timed of [
-      this.alive,
-      this.directory,
-      this.seatMaps,
-      this.lessonTeachers,
-      this.lessonStudents,
-      this.cooldowns,
-      this.reconciliations,
-    ]) {
-      timed.clear();
-    }
+    for (const timed of this.timed) timed.clear();
     this.sessions.clear();
     this.deadlines.clear();
     this.generation += 1;
@@ -717,17 +718,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   }
 
   private purge(): void {
-    for (const timed of [
-      this.alive,
-      this.directory,
-      this.seatMaps,
-      this.lessonTeachers,
-      this.lessonStudents,
-      this.cooldowns,
-      this.reconciliations,
-    ]) {
-      timed.purge();
-    }
+    for (const timed of this.timed) timed.purge();
   }
 
   /**
