@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { createRedisClient } from '../src/adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from '../src/adapters/redis/redis-presence-store.js';
 import type { PresenceStore, SocketOf } from '../src/application/ports/presence-store.js';
+import { initialSeatMap } from '../src/domain/seat-map.js';
 import { epochAt } from '../src/domain/session.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,8 +35,10 @@ const otherTeachers: SocketOf[] = [1, 2].map((n) => ({
   sid: `sid-other-${n}`,
   identity: { userId: `t-other-${n}`, orgId: org, role: 'teacher', kind: 'teacher_app' },
 }));
+const reconnecting: SocketOf = { ...teacher, sid: 'sid-teacher-again' };
 const teacherRef = { orgId: org, userId: 't-bench' };
 const lessonId = 'lesson-bench';
+const seats = initialSeatMap(30);
 const t0 = Date.now();
 
 /** A lesson's life in order, so that every operation acts on state that makes it do its work. */
@@ -47,14 +50,16 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
   ],
   [
     'joinLesson',
-    (store) => store.joinLesson({ socket: teacher, lessonId, seatCount: 30, lessonTtlS: 60 }),
+    (store) =>
+      store.joinLesson({ socket: teacher, lessonId, seatCount: 30, lessonTtlS: 60, seats }),
   ],
   ['connectStudent', (store) => store.connectStudent({ socket: student, lessonTtlS: 60 })],
   [
     'joinLesson (student)',
-    (store) => store.joinLesson({ socket: student, lessonId, seatCount: 30, lessonTtlS: 60 }),
+    (store) =>
+      store.joinLesson({ socket: student, lessonId, seatCount: 30, lessonTtlS: 60, seats }),
   ],
-  ['claimSeat', (store) => store.claimSeat({ lessonId, studentId: 's-bench', seatId: '7' })],
+  ['claimSeat', (store) => store.claimSeat({ socket: student, lessonId, seatId: '7' })],
   [
     'revertSeatClaim',
     (store) =>
@@ -85,13 +90,67 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
       store.disconnectTeacher({ socket: teacher, nowMs: t0 + 20, graceS: 1, lessonTtlS: 60 }),
   ],
   ['isTeacherOnline', (store) => store.isTeacherOnline(teacherRef)],
+  [
+    'connectTeacher (reconnect into a lesson)',
+    (store) =>
+      store.connectTeacher({
+        socket: reconnecting,
+        nowMs: t0 + 30,
+        presenceTtlS: 1,
+        lessonTtlS: 60,
+      }),
+  ],
   ['disconnectStudent', (store) => store.disconnectStudent({ socket: student, lessonTtlS: 60 })],
+  ['snapshot', (store) => store.snapshot(org)],
   ['startCooldown', (store) => store.startCooldown({ teacher: teacherRef, cooldownS: 60 })],
+  ['cancelCooldown', (store) => store.cancelCooldown(teacherRef)],
   ['logoutTeacher', (store) => store.logoutTeacher({ orgId: org, userId: 't-other-1' })],
   ['dueSessionEnds', (store) => store.dueSessionEnds(t0 + 60_000, 100)],
   ['nextDueAtMs', (store) => store.nextDueAtMs()],
-  ['claimSessionEnd', (store) => store.claimSessionEnd(teacherRef, t0 + 60_000, 30_000)],
+  [
+    'settleExpiredSession',
+    (store) =>
+      store.settleExpiredSession({
+        teacher: { orgId: org, userId: 't-other-2' },
+        nowMs: t0 + 60_000,
+        graceS: 1,
+        leaseMs: 30_000,
+      }),
+  ],
   ['completeSessionEnd', (store) => store.completeSessionEnd(teacherRef, Math.floor(t0 / 1000))],
+  ['checkContinuity', (store) => store.checkContinuity(null)],
+  ['claimReconciliation', (store) => store.claimReconciliation(`bench:${t0}:1`, 1_000)],
+  [
+    'restoreSockets (3 sockets)',
+    (store) =>
+      store.restoreSockets({
+        sockets: [teacher, ...otherTeachers].map((socket) => ({
+          socket,
+          epoch: epochAt(t0),
+          lessonId,
+        })),
+        nowMs: t0 + 40,
+        presenceTtlS: 1,
+        lessonTtlS: 60,
+      }),
+  ],
+  [
+    'restoreSessions',
+    (store) =>
+      store.restoreSessions({
+        teachers: [{ teacher: { orgId: org, userId: 't-other-3' }, lessonId }],
+        nowMs: t0 + 50,
+        graceS: 1,
+      }),
+  ],
+  [
+    'restoreCooldowns',
+    (store) =>
+      store.restoreCooldowns({
+        cooldowns: [{ teacher: teacherRef, untilMs: t0 + 120_000 }],
+        nowMs: t0 + 60,
+      }),
+  ],
 ];
 
 interface Measure {
@@ -207,10 +266,15 @@ against Redis ${version} at ${REDIS_URL}.
 Round trips are the writes on the store's socket (a pipeline is one write); commands are what
 MONITOR shows Redis received from that connection (the commands a Lua script runs are not
 counted). "First call" is the first use of each script on a connection (EVAL with the script's
-text); afterwards ioredis sends EVALSHA. \`refreshTeachers\` sends one script call per socket, in
-one pipeline. A TeacherApp disconnect is \`disconnectTeacher\` and, after the managers were told,
+text); afterwards ioredis sends EVALSHA. The store's very first call also reads Redis' clock
+(\`time\`), to set the deadline its scripts fence against. The batch methods
+(\`refreshTeachers\`, \`restoreSockets\`, ...) send one script call per item, in one pipeline.
+A TeacherApp disconnect is \`disconnectTeacher\` and, after the managers were told,
 \`isTeacherOnline\` (the re-check that keeps their view in the store's order across nodes): two
-round trips, the second off the state change's path.
+round trips, the second off the state change's path. A connect whose user was in a lesson takes
+two: the first call finds the lesson in the directory and writes nothing, the second runs with
+that lesson's key among its KEYS (every key a script touches is declared, as Redis Cluster
+requires).
 
 ${table}
 

@@ -282,7 +282,15 @@ class Simulation implements ActorHost {
   private drainExpiries(): void {
     const { faults } = this.options;
     for (const teacher of this.store.expireDue()) {
-      this.oracle.expired(teacher);
+      // Time moves only between steps and this runs first in each, so the session is as it was
+      // when it lapsed. A connected one (its node died) owes no end yet: the notification starts
+      // its grace period, whose own expiry is reported later.
+      const lapsed = this.store
+        .inspect()
+        .sessions.find(
+          (s) => s.teacher.orgId === teacher.orgId && s.teacher.userId === teacher.userId,
+        );
+      if (lapsed?.phase !== 'connected') this.oracle.expired(teacher);
       const live = this.nodes.filter((node) => node.up);
       const targets = faults.has('expiry-dup')
         ? live

@@ -10,6 +10,7 @@ import { SystemScheduler } from '../src/adapters/system/system-scheduler.js';
 import { ClassroomNode } from '../src/application/node/classroom-node.js';
 import { DEFAULT_TIMINGS } from '../src/application/settings.js';
 import { buildNode, resolve, type Services } from '../src/composition-root.js';
+import { protocolKeys } from './support/protocol-keys.js';
 
 const jwt = { secret: 'composition-root-test-secret' };
 
@@ -96,7 +97,7 @@ describe('buildNode', () => {
       handshake: { role: 'teacher', orgId: 'demo-org', token: await teacherToken('t-ada') },
     });
     expect(connected.ok).toBe(true);
-    expect(presence.dump()['alive:org_demo-org_user_t-ada']).toEqual({
+    expect(protocolKeys(presence)['alive:org_demo-org_user_t-ada']).toEqual({
       login_time: String(Math.floor(clock.nowMs() / 1000)),
       state: 'connect',
     });
@@ -121,6 +122,10 @@ describe('buildNode', () => {
     }
     clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000);
     const sweep = resolve(services, 'sweepOverdueSessions');
+    // Nobody refreshed them: each sweep first starts one of their grace periods (node_lost).
+    expect(await sweep.execute()).toBe(0);
+    expect(await sweep.execute()).toBe(0);
+    clock.advance(DEFAULT_TIMINGS.disconnectGraceS * 1000);
     expect(await sweep.execute()).toBe(1);
     expect(await sweep.execute()).toBe(1);
     expect(await sweep.execute()).toBe(0);

@@ -6,7 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../sim/virtual-clock.js';
 import { DEMO } from '../src/adapters/in-memory/demo-data.js';
 import { InMemoryLessonRepository } from '../src/adapters/in-memory/in-memory-lesson-repository.js';
-import { InMemoryPresenceStore } from '../src/adapters/in-memory/in-memory-presence-store.js';
+import {
+  InMemoryPresenceStore,
+  type InMemoryStoreLink,
+} from '../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../src/adapters/jwt/sign-access-token.js';
 import { SystemClock } from '../src/adapters/system/system-clock.js';
@@ -15,6 +18,7 @@ import { resolve } from '../src/composition-root.js';
 import { type Config, loadConfig } from '../src/config.js';
 import type { Role } from '../src/domain/clients.js';
 import { type RunningService, type StartOptions, startService } from '../src/runtime.js';
+import { protocolKeys } from './support/protocol-keys.js';
 
 const silent = pino({ level: 'silent' });
 const running: RunningService[] = [];
@@ -163,8 +167,10 @@ describe('startService in embedded mode', () => {
     const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
     await joinMath(teacher, 't-ada', 'teacher');
     await service.close();
-    const presence = resolve(service.container, 'presence').store as InMemoryPresenceStore;
-    expect(presence.dump()['alive:org_demo-org_user_t-ada']).toMatchObject({ state: 'disconnect' });
+    const presence = resolve(service.container, 'presence').store as InMemoryStoreLink;
+    expect(protocolKeys(presence.store)['alive:org_demo-org_user_t-ada']).toMatchObject({
+      state: 'disconnect',
+    });
   });
 
   it('refuses to start on a port in use, and still runs the closers', async () => {
@@ -206,7 +212,7 @@ describe('the background loops', () => {
     await expect.poll(() => refreshed.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(3);
     expect(refreshed.every((userId) => userId === 't-ada')).toBe(true);
     expect(teacher.connected).toBe(true);
-    expect(presence.dump()[aliveKey]).toMatchObject({ state: 'connect' });
+    expect(protocolKeys(presence)[aliveKey]).toMatchObject({ state: 'connect' });
   });
 
   it('end a session at the end of its grace period through the in-memory expiry feed', async () => {
@@ -249,6 +255,8 @@ describe('the background loops', () => {
       presenceTtlS: 60,
       lessonTtlS: 600,
     });
+    // Its grace period ran out while no node was up: nobody heard the expiry.
+    await presence.disconnectTeacher({ socket, nowMs: clock.nowMs(), graceS: 60, lessonTtlS: 600 });
     clock.advance(61_000);
     await start(
       { SWEEP_INTERVAL_S: '600' },
@@ -270,8 +278,8 @@ describe('the background loops', () => {
         },
       }),
     );
-    const presence = new InMemoryPresenceStore(new SystemClock());
-    presence.setAvailable(false);
+    const presence = new InMemoryPresenceStore(new SystemClock()).link();
+    presence.setUp(false);
     const { service } = await start(
       {},
       { logger, adapters: { presence: { store: presence, expiryFeed: silentFeed } } },

@@ -87,9 +87,11 @@ export function classroom(
 ) {
   const clock = new VirtualClock();
   const scheduler = new VirtualScheduler(clock);
-  const presence = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock);
+  // The node's link, so that a test can cut it (`setUp(false)`); `store` is the shared state.
+  const presence = store.link();
   // Ticked by the tests, so that they decide when expiries are heard.
-  const expiryFeed = new InMemorySessionExpiryFeed(presence);
+  const expiryFeed = new InMemorySessionExpiryFeed(store);
   const database = new InMemoryLessonRepository(options.seed ?? demoSeed());
   const forcedOut: string[] = [];
   const notifier = new InMemoryNotifier({ disconnect: (sid) => forcedOut.push(sid) });
@@ -178,6 +180,7 @@ export function classroom(
     teacherPresence,
     clock,
     scheduler,
+    store,
     presence,
     expiryFeed,
     database,

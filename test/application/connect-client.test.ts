@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
 import { epochAt } from '../../src/domain/session.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import {
   ADA,
   ADA_MANAGING,
@@ -128,16 +129,16 @@ describe('ConnectClient', () => {
       const c = classroom();
       await c.connect('linus', LINUS);
       c.heard();
-      const before = c.presence.dump();
+      const before = protocolKeys(c.store);
       await c.handshake('sid', { role: 'teacher', orgId: OTHER_ORG, token: await token(ADA) });
-      expect(c.presence.dump()).toEqual(before);
+      expect(protocolKeys(c.store)).toEqual(before);
       expect(c.heard()).toEqual([]);
       expect(c.analytics.events).toEqual([]);
     });
 
     it('answers unavailable when the presence store cannot be reached', async () => {
       const c = classroom();
-      c.presence.setAvailable(false);
+      c.presence.setUp(false);
       for (const user of [ADA, student(1)]) {
         const result = await c.handshake('sid', { ...user, token: await token(user) });
         expect(errorOf(result)).toMatchObject({ code: 'unavailable' });
@@ -164,7 +165,7 @@ describe('ConnectClient', () => {
           lessonId: null,
         },
       });
-      expect(c.presence.dump()).toEqual({
+      expect(protocolKeys(c.store)).toEqual({
         [aliveKey(ADA)]: {
           login_time: String(Math.floor(c.clock.nowMs() / 1000)),
           state: 'connect',
@@ -189,7 +190,7 @@ describe('ConnectClient', () => {
       expect((await c.handshake('s2', { ...student(2), token: await token(student(2)) })).ok).toBe(
         true,
       );
-      expect(Object.keys(c.presence.dump()).sort()).toEqual(['s-1', 's-2']);
+      expect(Object.keys(protocolKeys(c.store)).sort()).toEqual(['s-1', 's-2']);
       expect(c.heard()).toEqual([]);
     });
 
@@ -201,7 +202,7 @@ describe('ConnectClient', () => {
         'linus',
         'ada-managing',
       ]);
-      expect(c.presence.dump()).toEqual({});
+      expect(protocolKeys(c.store)).toEqual({});
     });
 
     it('puts a reconnecting teacher back into its lesson and tracks the reconnect', async () => {
@@ -214,8 +215,8 @@ describe('ConnectClient', () => {
       expect(result.ok && result.value.lessonId).toBe(MATH);
       expect(c.notifier.membersOf({ kind: 'lesson', lessonId: MATH })).toEqual(['ada-2']);
       expect(c.notifier.membersOf({ kind: 'lesson_teachers', lessonId: MATH })).toEqual(['ada-2']);
-      expect(c.presence.dump()[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada-2' });
-      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+      expect(protocolKeys(c.store)[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada-2' });
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
       expect(c.analytics.events.at(-1)).toEqual({
         name: 'reconnect',
         distinctId: 't-ada',
@@ -237,7 +238,7 @@ describe('ConnectClient', () => {
       expect(result.ok && result.value.lessonId).toBe(MATH);
       expect(c.notifier.membersOf({ kind: 'lesson', lessonId: MATH })).toEqual(['s1-b']);
       expect(c.notifier.membersOf({ kind: 'lesson_teachers', lessonId: MATH })).toEqual([]);
-      expect(c.presence.dump()[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1-b' });
+      expect(protocolKeys(c.store)[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1-b' });
       expect(c.analytics.events.map(({ name, client }) => [name, client])).toEqual([
         ['disconnect', 'student_web'],
         ['reconnect', 'student_web'],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../src/application/errors.js';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import {
   ADA,
   aliveKey,
@@ -30,7 +31,7 @@ describe('DisconnectClient', () => {
     c.heard();
     const nowMs = c.clock.nowMs();
     expect(await decide(c, ada)).toEqual({ lessonId: MATH, deadlineMs: nowMs + GRACE_MS });
-    expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
     expect(await c.presence.nextDueAtMs()).toBe(nowMs + GRACE_MS);
     expect(c.heard()).toEqual([
       ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'transport close' }],
@@ -67,7 +68,7 @@ describe('DisconnectClient', () => {
     c.heard();
     const dueAtMs = await c.presence.nextDueAtMs();
     expect(await decide(c, older)).toEqual(NOTHING);
-    expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
     expect(await c.presence.nextDueAtMs()).toBe(dueAtMs);
     expect(c.heard()).toEqual([]);
   });
@@ -78,9 +79,9 @@ describe('DisconnectClient', () => {
     const ada = await c.joined('ada', ADA, MATH);
     await c.use('logout').execute({ socket: ada, userId: ADA.userId, orgId: ORG });
     c.heard();
-    const before = c.presence.dump();
+    const before = protocolKeys(c.store);
     expect(await decide(c, ada, true)).toEqual(NOTHING);
-    expect(c.presence.dump()).toEqual(before);
+    expect(protocolKeys(c.store)).toEqual(before);
     expect(c.heard()).toEqual([]);
     expect(c.analytics.events).toEqual([]);
   });
@@ -93,23 +94,23 @@ describe('DisconnectClient', () => {
       ['disconnect', 'student_web'],
     ]);
     c.clock.advance(DEFAULT_TIMINGS.lessonTtlS * 1000 - 1);
-    expect(c.presence.dump()).toHaveProperty(['s-1']);
+    expect(protocolKeys(c.store)).toHaveProperty(['s-1']);
     c.clock.advance(1);
-    expect(c.presence.dump()).not.toHaveProperty(['s-1']);
+    expect(protocolKeys(c.store)).not.toHaveProperty(['s-1']);
   });
 
   it('lets a ManagerWeb go without a trace', async () => {
     const c = classroom();
     const manager = await c.connect('linus', LINUS);
     expect(await decide(c, manager)).toEqual(NOTHING);
-    expect(c.presence.dump()).toEqual({});
+    expect(protocolKeys(c.store)).toEqual({});
     expect(c.heard()).toEqual([]);
   });
 
   it('throws when the presence store cannot be reached, since nobody is left to answer', async () => {
     const c = classroom();
     const ada = await c.connect('ada', ADA);
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     await expect(decide(c, ada)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

@@ -105,6 +105,12 @@ describe('EndExpiredSession and SweepOverdueSessions', () => {
     await c.connect('grace', GRACE);
     c.heard();
     c.clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000);
+    // Nobody refreshed it: its grace period starts first (node_lost), then the session ends.
+    expect(await c.use('endExpiredSession').execute(GRACE)).toEqual({
+      ok: true,
+      value: { ended: false },
+    });
+    c.clock.advance(GRACE_MS);
     expect(await c.use('endExpiredSession').execute(GRACE)).toEqual({
       ok: true,
       value: { ended: true, lessonIds: [] },
@@ -139,13 +145,13 @@ describe('EndExpiredSession and SweepOverdueSessions', () => {
   it('answer unavailable when the presence store cannot be reached, and the sweep ends nothing', async () => {
     const c = await adaLeavesHerLesson();
     c.clock.advance(GRACE_MS);
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(await c.use('endExpiredSession').execute(ADA)).toMatchObject({
       ok: false,
       error: { code: 'unavailable' },
     });
     await expect(c.use('sweepOverdueSessions').execute()).rejects.toThrow();
-    c.presence.setAvailable(true);
+    c.presence.setUp(true);
     expect(await c.use('sweepOverdueSessions').execute()).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InMemoryCooldownLedger } from '../../src/adapters/in-memory/in-memory-cooldown-ledger.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import {
   ADA,
   ADA_MANAGING,
@@ -28,7 +29,7 @@ describe('ForceLogout', () => {
     expect(c.heard()).toEqual([['ada', 'force_logout', { user_id: 't-ada' }]]);
     expect(c.forcedOut).toEqual(['ada']);
     expect(c.notifier.isConnected('ada')).toBe(false);
-    expect(c.presence.dump()[COOLDOWN_KEY]).toBe('1');
+    expect(protocolKeys(c.store)[COOLDOWN_KEY]).toBe('1');
   });
 
   it('keeps the cooldown in the database too, with the manager who started it', async () => {
@@ -49,14 +50,14 @@ describe('ForceLogout', () => {
     expect(
       await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
     ).toMatchObject({ ok: false, error: { code: 'unavailable' } });
-    expect(c.presence.dump()).not.toHaveProperty([COOLDOWN_KEY]);
+    expect(protocolKeys(c.store)).not.toHaveProperty([COOLDOWN_KEY]);
     expect(c.forcedOut).toEqual([]);
   });
 
   it('takes the database’s cooldown back when the store cannot start it', async () => {
     const c = classroom();
     const manager = await c.connect('linus', LINUS);
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(
       await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
     ).toMatchObject({ ok: false, error: { code: 'unavailable' } });
@@ -78,7 +79,7 @@ describe('ForceLogout', () => {
     expect(
       await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
     ).toEqual({ ok: true, value: { delivered: false } });
-    expect(c.presence.dump()[COOLDOWN_KEY]).toBe('1');
+    expect(protocolKeys(c.store)[COOLDOWN_KEY]).toBe('1');
   });
 
   it('keeps the forced-out teacher away for the cooldown, and only that long', async () => {
@@ -109,7 +110,7 @@ describe('ForceLogout', () => {
     const otherAdmin = await c.connect('other-admin', OTHER_ADMIN);
     const ada = await c.connect('ada', ADA);
     c.heard();
-    const before = c.presence.dump();
+    const before = protocolKeys(c.store);
     for (const command of [
       { socket: otherAdmin, userId: ADA.userId, orgId: ORG },
       { socket: ada, userId: ADA.userId, orgId: ORG },
@@ -119,7 +120,7 @@ describe('ForceLogout', () => {
         error: { code: 'forbidden' },
       });
     }
-    expect(c.presence.dump()).toEqual(before);
+    expect(protocolKeys(c.store)).toEqual(before);
     expect(c.heard()).toEqual([]);
     expect(c.forcedOut).toEqual([]);
   });
@@ -134,15 +135,15 @@ describe('ForceLogout', () => {
         .execute({ socket: otherAdmin, userId: ADA.userId, orgId: OTHER_ORG }),
     ).toEqual({ ok: true, value: { delivered: false } });
     expect(c.forcedOut).toEqual([]);
-    expect(c.presence.dump()).toHaveProperty([aliveKey(ADA)]);
-    expect(c.presence.dump()).not.toHaveProperty([COOLDOWN_KEY]);
+    expect(protocolKeys(c.store)).toHaveProperty([aliveKey(ADA)]);
+    expect(protocolKeys(c.store)).not.toHaveProperty([COOLDOWN_KEY]);
   });
 
   it('answers unavailable when the presence store cannot be reached, forcing nobody out', async () => {
     const c = classroom();
     const manager = await c.connect('linus', LINUS);
     await c.connect('ada', ADA);
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(
       await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG }),
     ).toMatchObject({ ok: false, error: { code: 'unavailable' } });

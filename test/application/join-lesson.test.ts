@@ -4,6 +4,7 @@ import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory
 import { DependencyUnavailableError } from '../../src/application/errors.js';
 import type { LessonRepository } from '../../src/application/ports/lesson-repository.js';
 import { initialSeatMap } from '../../src/domain/seat-map.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import {
   ADA,
   ART,
@@ -47,7 +48,7 @@ function school() {
 /** Everything a failed join must leave as it was. */
 function stateOf(c: Classroom) {
   return {
-    keys: c.presence.dump(),
+    keys: protocolKeys(c.store),
     rows: c.database.snapshot(),
     rooms: [MATH, ART, 'lesson-elsewhere', 'lesson-over'].map((lessonId) => [
       c.notifier.membersOf({ kind: 'lesson', lessonId }),
@@ -66,10 +67,10 @@ describe('JoinLesson', () => {
     });
     expect(c.notifier.membersOf({ kind: 'lesson', lessonId: MATH })).toEqual(['s1']);
     expect(c.notifier.membersOf({ kind: 'lesson_teachers', lessonId: MATH })).toEqual([]);
-    expect(c.presence.dump()['s-1']).toBe(
+    expect(protocolKeys(c.store)['s-1']).toBe(
       '{"sid":"s1","client_id":"s-1","role":"student","org_id":"demo-org","lesson_id":"lesson-math"}',
     );
-    expect(c.presence.dump()[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
+    expect(protocolKeys(c.store)[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
   });
 
   it('puts the lesson’s teacher into the lesson room and the teachers’ room', async () => {
@@ -77,7 +78,7 @@ describe('JoinLesson', () => {
     await c.joined('ada', ADA, MATH);
     expect(c.notifier.membersOf({ kind: 'lesson', lessonId: MATH })).toEqual(['ada']);
     expect(c.notifier.membersOf({ kind: 'lesson_teachers', lessonId: MATH })).toEqual(['ada']);
-    expect(c.presence.dump()[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada' });
+    expect(protocolKeys(c.store)[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada' });
   });
 
   it('starts a scheduled lesson when its teacher joins, and not when a student does', async () => {
@@ -110,7 +111,7 @@ describe('JoinLesson', () => {
     const c = classroom();
     await c.joined('s1-a', student(1), MATH);
     await c.joined('s1-b', student(1), MATH);
-    expect(c.presence.dump()[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1-b' });
+    expect(protocolKeys(c.store)[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1-b' });
   });
 
   it('refuses a ManagerWeb socket, or a payload naming another user or role, before looking the lesson up', async () => {
@@ -184,9 +185,9 @@ describe('JoinLesson', () => {
   it('answers unavailable when the presence store cannot be reached', async () => {
     const c = classroom();
     const ada = await c.connect('ada', ADA);
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(await c.join(ada, MATH)).toMatchObject({ ok: false, error: { code: 'unavailable' } });
-    c.presence.setAvailable(true);
+    c.presence.setUp(true);
     expect(c.notifier.membersOf({ kind: 'lesson', lessonId: MATH })).toEqual([]);
   });
 
@@ -206,7 +207,7 @@ describe('JoinLesson', () => {
     const c = classroom({ lessons: failingStart });
     const socket = await c.connect('grace-2', GRACE);
     expect(await c.join(socket, ART)).toMatchObject({ ok: false, error: { code: 'unavailable' } });
-    const keys = c.presence.dump();
+    const keys = protocolKeys(c.store);
     expect(keys).not.toHaveProperty([`lesson_teacher_${ART}`]);
     expect(keys['t-grace']).toBe(
       '{"sid":"grace-2","client_id":"t-grace","role":"teacher","org_id":"demo-org"}',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import {
   ADA,
   ADA_MANAGING,
@@ -24,7 +25,7 @@ describe('Logout', () => {
         value: { name: 'logout', userId: ADA.userId, orgId: ORG },
       }),
     ).toEqual({ ok: true, value: {} });
-    expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
+    expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
     expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
     await c.disconnect(ada);
     c.clock.advance((DEFAULT_TIMINGS.presenceTtlS + DEFAULT_TIMINGS.disconnectGraceS) * 1000);
@@ -47,7 +48,7 @@ describe('Logout', () => {
     const adaManaging = await c.connect('ada-managing', ADA_MANAGING);
     const s1 = await c.connect('s1', student(1));
     c.heard();
-    const before = c.presence.dump();
+    const before = protocolKeys(c.store);
     for (const command of [
       { socket: ada, userId: 't-grace', orgId: ORG },
       { socket: ada, userId: ADA.userId, orgId: OTHER_ORG },
@@ -59,7 +60,7 @@ describe('Logout', () => {
         error: { code: 'forbidden' },
       });
     }
-    expect(c.presence.dump()).toEqual(before);
+    expect(protocolKeys(c.store)).toEqual(before);
     expect(c.heard()).toEqual([]);
   });
 
@@ -68,7 +69,7 @@ describe('Logout', () => {
     await c.connect('linus', LINUS);
     const ada = await c.connect('ada', ADA);
     c.heard();
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(
       await c.use('logout').execute({ socket: ada, userId: ADA.userId, orgId: ORG }),
     ).toMatchObject({ ok: false, error: { code: 'unavailable' } });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketOf } from '../../src/application/ports/presence-store.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import { ADA, ART, type Classroom, classroom, GRACE, LINUS, MATH, student } from './classroom.js';
 
 /** Ada teaches maths to s-1 and s-2, Grace teaches art; s-3 is connected but joined nothing. */
@@ -27,10 +28,10 @@ const name = (
 ) => c.use('setStudentName').execute({ socket, lessonId, studentId, displayName, seatId });
 
 const seatsOf = (c: Classroom) =>
-  c.presence.dump()[`lesson_seat_${MATH}`] as Record<string, string>;
+  protocolKeys(c.store)[`lesson_seat_${MATH}`] as Record<string, string>;
 
 /** Everything a failed request must leave as it was. */
-const stateOf = (c: Classroom) => ({ keys: c.presence.dump(), rows: c.database.snapshot() });
+const stateOf = (c: Classroom) => ({ keys: protocolKeys(c.store), rows: c.database.snapshot() });
 
 describe('SetStudentName', () => {
   it('seats the student, records attendance and tells only the lesson’s teachers', async () => {
@@ -120,9 +121,9 @@ describe('SetStudentName', () => {
 
   it('answers unavailable when the presence store cannot be reached', async () => {
     const { c, s1 } = await lessonInProgress();
-    c.presence.setAvailable(false);
+    c.presence.setUp(false);
     expect(await name(c, s1, '3')).toMatchObject({ ok: false, error: { code: 'unavailable' } });
-    c.presence.setAvailable(true);
+    c.presence.setUp(true);
     expect(c.database.snapshot().attendance).toEqual([]);
   });
 });

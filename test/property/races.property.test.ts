@@ -15,6 +15,7 @@ import { buildNode, resolve, type Services } from '../../src/composition-root.js
 import type { ClientIdentity } from '../../src/domain/clients.js';
 import type { Id } from '../../src/domain/ids.js';
 import type { Lesson } from '../../src/domain/lesson.js';
+import { protocolKeys } from '../support/protocol-keys.js';
 import { claimsAsTokens, handshakeOf } from './claims-as-tokens.js';
 import { budget } from './fast-check-budget.js';
 
@@ -55,7 +56,7 @@ function scheduled<T extends object>(port: T, name: string, gate: Gate, only?: S
         if (gate.scheduler !== null) await gate.scheduler.schedule(Promise.resolve(), call);
         const answer = await value.apply(target, args);
         gate.ran.push(
-          key === 'claimSessionEnd' ? `${call} → ${answer === null ? 'null' : 'claimed'}` : call,
+          key === 'settleExpiredSession' ? `${call} → ${(answer as { kind: string }).kind}` : call,
         );
         return answer;
       };
@@ -163,7 +164,7 @@ function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
   }
 
   const alive = () =>
-    store.dump()[`alive:org_${ORG}_user_${TEACHER}`] as Record<string, string> | undefined;
+    protocolKeys(store)[`alive:org_${ORG}_user_${TEACHER}`] as Record<string, string> | undefined;
   const status = async (lessonId: Id) => (await database.findLesson(lessonId))?.status;
   const at = (call: string) => gate.ran.findIndex((ran) => ran.startsWith(call));
 
@@ -217,7 +218,7 @@ describe('races between use cases, interleaved at every port call', () => {
 
         const ends = [n1, n2, n3].filter((end) => end.ok && end.value.ended).length + swept;
         expect(ends).toBeLessThanOrEqual(1);
-        const claimedAt = s.gate.ran.indexOf('presence.claimSessionEnd → claimed');
+        const claimedAt = s.gate.ran.indexOf('presence.settleExpiredSession → claimed');
         const reconnectedAt = s.at('presence.connectTeacher');
         if (ends === 1) {
           // The end took effect before the reconnect: the store linearised the claim first.
@@ -293,7 +294,7 @@ describe('races between use cases, interleaved at every port call', () => {
 
         expect(back).toMatchObject({ ok: true });
         expect(s.alive()).toMatchObject({ state: 'connect' });
-        expect(JSON.parse(s.store.dump()[TEACHER] as string)).toMatchObject({
+        expect(JSON.parse(protocolKeys(s.store)[TEACHER] as string)).toMatchObject({
           sid: 'a2',
           lesson_id: 'L1',
         });
@@ -355,7 +356,7 @@ describe('races between use cases, interleaved at every port call', () => {
             ),
           );
 
-          const seats = s.store.dump().lesson_seat_L1 as Record<string, string>;
+          const seats = protocolKeys(s.store).lesson_seat_L1 as Record<string, string>;
           const winners = answers.flatMap((answer, index) =>
             answer.ok ? [[wanted[index], `s${students[index]}`]] : [],
           );

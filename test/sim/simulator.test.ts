@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InvariantName } from '../../sim/invariants.js';
 import { parseFaults, type SimOptions } from '../../sim/options.js';
 import { runSimulation, type SimulationHooks } from '../../sim/simulator.js';
+import type { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
 import type { PresenceStore } from '../../src/application/ports/presence-store.js';
 import { ok } from '../../src/domain/result.js';
 
@@ -31,10 +32,9 @@ function plantInStore(broken: (store: PresenceStore) => Partial<PresenceStore>) 
   };
 }
 
-/** The directory's sid of a user, read from the in-memory store's keys as Redis would hold them. */
+/** The directory's sid of a user, read from the in-memory store every node shares. */
 function directorySid(store: PresenceStore, userId: string): string | null {
-  const entry = (store as unknown as { dump(): Record<string, unknown> }).dump()[userId];
-  return typeof entry === 'string' ? (JSON.parse(entry) as { sid: string }).sid : null;
+  return (store as InMemoryPresenceStore).inspect().directory[userId]?.sid ?? null;
 }
 
 describe('the simulator', () => {
@@ -144,15 +144,13 @@ describe('the simulator catches a planted bug', () => {
     });
   });
 
-  it('a disconnect without the compare-and-set on the sid breaks the managers’ view or ends a connected teacher’s session', async () => {
-    await expectCaught(['manager-view', 'session-ends-once'], {
+  it('a store that ends the session of a teacher whose node died without a grace period breaks session-ends-once', async () => {
+    const violation = await expectCaught('session-ends-once', {
       presence: plantInStore((store) => ({
-        disconnectTeacher(input) {
-          const sid = directorySid(store, input.socket.identity.userId) ?? input.socket.sid;
-          return store.disconnectTeacher({ ...input, socket: { ...input.socket, sid } });
-        },
+        settleExpiredSession: (input) => store.settleExpiredSession({ ...input, graceS: 0 }),
       })),
     });
+    expect(violation?.message).toMatch(/ended with no expiry left to end/);
   });
 
   it('a cooldown that lasts one second breaks cooldown', async () => {

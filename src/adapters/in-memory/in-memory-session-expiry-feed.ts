@@ -38,7 +38,7 @@ export class InMemorySessionExpiryFeed implements SessionExpiryFeed {
     this.listener = null;
   }
 
-  /** Hands every teacher whose alive hash expired since the last tick to the listener; how many. */
+  /** Hands every teacher whose session lapsed since the last tick to the listener; how many. */
   tick(): number {
     const expired = this.store.expireDue();
     const listener = this.listener;

@@ -53,8 +53,11 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
   return redis;
 }
 
-/** Server replies that mean "not now" rather than "wrong": retrying later can succeed. */
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN) /;
+/**
+ * Server replies that mean "not now" rather than "wrong": retrying later can succeed. FENCED is
+ * the presence store's own: a script refused to run past its caller's deadline (lua/lib.lua).
+ */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|FENCED) /;
 /** What ioredis rejects a command with when it cannot send it or gets no reply in time. */
 const CLIENT_UNAVAILABLE_MESSAGES = new Set([
   "Stream isn't writeable and enableOfflineQueue options is false",

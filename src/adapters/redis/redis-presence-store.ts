@@ -1,347 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type {
-  DisconnectOutcome,
+  HeldSocketState,
+  JoinLessonOutcome,
   PresenceStore,
+  RefreshOutcome,
   SeatChange,
-  SessionClaim,
+  SeatClaimError,
+  SettleOutcome,
   SocketOf,
+  StoreMark,
   TeacherConnectOutcome,
+  TeacherDisconnectOutcome,
   TeacherPresence,
 } from '../../application/ports/presence-store.js';
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
+import type { PresencePhase, TeacherPresenceView } from '../../domain/presence.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { SeatMap } from '../../domain/seat-map.js';
 import { epochAt, type SessionEpoch } from '../../domain/session.js';
 import {
   aliveKey,
+  CONTINUITY_KEY,
   cooldownKey,
   DEADLINES_KEY,
-  EPOCHS_KEY,
   lessonStudentsKey,
   lessonTeachersKey,
+  liveSocketsKey,
   membershipKey,
+  presenceIndexKey,
+  reconciliationKey,
   seatsKey,
   sessionMember,
   teacherOfMember,
-} from '../presence-keys.js';
+} from './keys.js';
 import { presenceCall, toPresenceError, writeCoalescer } from './redis-clients.js';
 
-/**
- * Lua shared by the scripts below. Scripts answer "" for "none" because Redis turns a Lua nil or
- * false inside a reply into a null that ends the array, and ioredis-mock into `false`.
- *
- * The directory entry is read with a pattern instead of cjson: ids and engine.io socket ids are
- * [A-Za-z0-9_-] (PROTOCOL §3), so its values never hold a quote or a backslash, and ioredis-mock
- * has no cjson. It is written from a head that the caller serialised in the contract's key order
- * (`{"sid","client_id","role","org_id"`, an order cjson would not keep), plus `lesson_id` last.
- */
-const HELPERS = String.raw`
-local function directory_field(json, name)
-  return string.match(json, '"' .. name .. '"%s*:%s*"([^"\\]*)"')
-end
+/** One file each in ./lua, run with lib.lua before it. */
+const SCRIPTS = [
+  'connect_teacher',
+  'connect_student',
+  'refresh_teacher',
+  'disconnect_teacher',
+  'disconnect_student',
+  'logout_teacher',
+  'start_cooldown',
+  'cancel_cooldown',
+  'join_lesson',
+  'undo_join_lesson',
+  'claim_seat',
+  'ensure_seat_map',
+  'revert_seat_claim',
+  'settle_expired_session',
+  'complete_session_end',
+  'check_continuity',
+  'claim_reconciliation',
+  'restore_teacher_socket',
+  'restore_student_socket',
+  'restore_session',
+  'restore_cooldown',
+] as const;
 
--- The fields every caller reads; the others only when asked for (a match costs about a µs of
--- Redis' single thread, which every node shares).
-local function read_directory(key)
-  local json = redis.call('GET', key)
-  if not json then return nil end
-  return { json = json, sid = directory_field(json, 'sid'), lesson_id = directory_field(json, 'lesson_id') }
-end
+type ScriptName = (typeof SCRIPTS)[number];
 
--- The entry when it was written for this org and role. The directory is keyed by user id alone,
--- so an entry of another org or role must neither name its socket nor lead this user into its
--- lesson.
-local function own_directory(key, org, role)
-  local entry = read_directory(key)
-  if entry and directory_field(entry.json, 'org_id') == org and directory_field(entry.json, 'role') == role then
-    return entry
-  end
-  return nil
-end
-
-local function previous_lesson(key, org, role)
-  local own = own_directory(key, org, role)
-  return own and own.lesson_id
-end
-
-local function directory_json(head, lesson)
-  if lesson then return head .. ',"lesson_id":"' .. lesson .. '"}' end
-  return head .. '}'
-end
-
--- Changes the lesson of an entry in place, keeping its TTL: none while the socket is connected.
--- (PTTL and PEXPIRE rather than SET KEEPTTL, which ioredis-mock ignores.)
-local function relabel_directory(key, head, lesson)
-  local ttl = redis.call('PTTL', key)
-  redis.call('SET', key, directory_json(head, lesson))
-  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
-end
-
--- HGET telling a missing field (nil) from a free seat (""). HEXISTS first because the redis.call of
--- ioredis-mock turns "" into false, and the contract suite runs these scripts there too.
-local function seat_holder(key, seat)
-  if redis.call('HEXISTS', key, seat) == 0 then return nil end
-  return redis.call('HGET', key, seat) or ''
-end
-
--- The seat map as one JSON object rather than HGETALL's flat list: decoding two reply strings per
--- seat was a third of a join's cost in the Node process (28 µs against 18 µs with 30 seats). Seat
--- numbers and holders' ids need no escaping (see above); ioredis-mock reads "" as false.
-local function seat_map_json(key)
-  local flat = redis.call('HGETALL', key)
-  local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = '"' .. flat[i] .. '":"' .. (flat[i + 1] or '') .. '"'
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function set_member(key, user, sid, ttl)
-  redis.call('HSET', key, user, sid)
-  redis.call('EXPIRE', key, ttl)
-end
-
--- A new teacher session. KEYS: alive, directory, deadlines, epochs.
--- ARGV: member, epoch, presence TTL, deadline ms, directory head.
-local function register_teacher(lesson)
-  redis.call('HSET', KEYS[1], 'login_time', ARGV[2], 'state', 'connect')
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('SET', KEYS[2], directory_json(ARGV[5], lesson))
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-end
-`;
-
-/** One atomic transition each; KEYS and ARGV are listed where a script starts to differ. */
-const SCRIPTS = {
-  // KEYS 5: cooldown. ARGV 6: sid, 7: user, 8: key prefix, 9: lesson TTL, 10: org, 11: role.
-  classroomConnectTeacher: {
-    numberOfKeys: 5,
-    body: `
-if redis.call('EXISTS', KEYS[5]) == 1 then
-  return { 'cooldown', redis.call('PTTL', KEYS[5]) }
-end
-local lesson = previous_lesson(KEYS[2], ARGV[10], ARGV[11])
-register_teacher(lesson)
-if lesson then set_member(ARGV[8] .. 'lesson_teacher_' .. lesson, ARGV[7], ARGV[6], ARGV[9]) end
-return { 'connected', lesson or '' }`,
-  },
-  // KEYS: directory. ARGV: head, sid, user, key prefix, lesson TTL, org, role.
-  classroomConnectStudent: {
-    numberOfKeys: 1,
-    body: `
-local lesson = previous_lesson(KEYS[1], ARGV[6], ARGV[7])
-redis.call('SET', KEYS[1], directory_json(ARGV[1], lesson))
-if lesson then set_member(ARGV[4] .. 'lesson_student_' .. lesson, ARGV[3], ARGV[2], ARGV[5]) end
-return lesson or ''`,
-  },
-  // As register_teacher (ARGV 2 is the socket's own epoch); ARGV 6: sid, 7: user, 8: key prefix,
-  // 9: lesson TTL, 10: org, 11: role.
-  classroomRefreshTeacher: {
-    numberOfKeys: 4,
-    body: `
-local current = read_directory(KEYS[2])
-if not current then
-  register_teacher(nil)
-  return 1
-elseif current.sid == ARGV[6] then
-  if redis.call('HGET', KEYS[1], 'state') == 'connect' then
-    redis.call('EXPIRE', KEYS[1], ARGV[3])
-    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  end
-else
-  local login_time = tonumber(redis.call('HGET', KEYS[1], 'login_time'))
-  if login_time and login_time < tonumber(ARGV[2]) then
-    local lesson = previous_lesson(KEYS[2], ARGV[10], ARGV[11])
-    register_teacher(lesson)
-    if lesson then set_member(ARGV[8] .. 'lesson_teacher_' .. lesson, ARGV[7], ARGV[6], ARGV[9]) end
-    return 1
-  end
-end
-return 0`,
-  },
-  // KEYS: directory, alive, deadlines. ARGV: sid, grace, deadline ms, member, lesson TTL.
-  classroomDisconnectTeacher: {
-    numberOfKeys: 3,
-    body: `
-local current = read_directory(KEYS[1])
-if not current or current.sid ~= ARGV[1] then return { 0, '' } end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HSET', KEYS[2], 'state', 'disconnect')
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return { 1, current.lesson_id or '' }`,
-  },
-  // KEYS: directory. ARGV: sid, lesson TTL.
-  classroomDisconnectStudent: {
-    numberOfKeys: 1,
-    body: `
-local current = read_directory(KEYS[1])
-if not current or current.sid ~= ARGV[1] then return { 0, '' } end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return { 1, current.lesson_id or '' }`,
-  },
-  // KEYS: alive, deadlines, epochs. ARGV: member.
-  // KEYS: alive.
-  classroomIsTeacherOnline: {
-    numberOfKeys: 1,
-    body: `
-if redis.call('HGET', KEYS[1], 'state') == 'connect' then return 1 end
-return 0`,
-  },
-  classroomLogoutTeacher: {
-    numberOfKeys: 3,
-    body: `
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1`,
-  },
-  // KEYS: cooldown, directory. ARGV: cooldown TTL, org.
-  classroomStartCooldown: {
-    numberOfKeys: 2,
-    body: `
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-local own = own_directory(KEYS[2], ARGV[2], 'teacher')
-return own and own.sid or ''`,
-  },
-  // KEYS: seats, the caller's membership, the other membership, directory.
-  // ARGV: seat count, lesson TTL, user, sid, head, lesson.
-  classroomJoinLesson: {
-    numberOfKeys: 4,
-    body: `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  -- In slices: Lua's unpack stops at a few thousand values.
-  local count = tonumber(ARGV[1])
-  for first = 1, count, 500 do
-    local fields = {}
-    for seat = first, math.min(first + 499, count) do
-      fields[#fields + 1] = tostring(seat)
-      fields[#fields + 1] = ''
-    end
-    redis.call('HSET', KEYS[1], unpack(fields))
-  end
-end
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
-local current = read_directory(KEYS[4])
--- A socket joining its lesson again (a page reload, a retried request) rewrites nothing.
-if current and current.sid == ARGV[4] and current.lesson_id ~= ARGV[6] then
-  relabel_directory(KEYS[4], ARGV[5], ARGV[6])
-end
-return { current and current.lesson_id or '', seat_map_json(KEYS[1]) }`,
-  },
-  // KEYS: the caller's membership, directory. ARGV: user, sid, head, previous lesson or "".
-  classroomUndoJoinLesson: {
-    numberOfKeys: 2,
-    body: `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
-local current = read_directory(KEYS[2])
-if current and current.sid == ARGV[2] then
-  relabel_directory(KEYS[2], ARGV[3], ARGV[4] ~= '' and ARGV[4] or nil)
-end
-return 1`,
-  },
-  // The rule of claimSeat in src/domain/seat-map.ts. KEYS: students, seats. ARGV: student, seat.
-  classroomClaimSeat: {
-    numberOfKeys: 2,
-    body: `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then
-  return { 'not_in_lesson' }
-end
-local holder = seat_holder(KEYS[2], ARGV[2])
-if not holder then return { 'seat_not_found' } end
-if holder == ARGV[1] then return { 'held', '' } end
-if holder ~= '' then return { 'seat_taken' } end
-local released = ''
-local seats = redis.call('HGETALL', KEYS[2])
-for i = 1, #seats, 2 do
-  if seats[i + 1] == ARGV[1] then
-    redis.call('HSET', KEYS[2], seats[i], '')
-    released = seats[i]
-  end
-end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
-return { 'claimed', released }`,
-  },
-  // KEYS: seats. ARGV: student, seat, released seat or "".
-  classroomRevertSeatClaim: {
-    numberOfKeys: 1,
-    body: `
-if seat_holder(KEYS[1], ARGV[2]) == ARGV[1] then redis.call('HSET', KEYS[1], ARGV[2], '') end
-if ARGV[3] ~= '' and seat_holder(KEYS[1], ARGV[3]) == '' then
-  redis.call('HSET', KEYS[1], ARGV[3], ARGV[1])
-end
-return 1`,
-  },
-  // KEYS: alive, deadlines, epochs. ARGV: member, now ms, lease end ms.
-  classroomClaimSessionEnd: {
-    numberOfKeys: 3,
-    body: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
-local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
-local epoch = redis.call('HGET', KEYS[3], ARGV[1])
-if not due or not epoch or tonumber(due) > tonumber(ARGV[2]) then return '' end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return epoch`,
-  },
-  // KEYS: alive, deadlines, epochs. ARGV: member, epoch.
-  classroomCompleteSessionEnd: {
-    numberOfKeys: 3,
-    body: `
-if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] and redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
-end
-return 1`,
-  },
-} as const;
-
-type ScriptName = keyof typeof SCRIPTS;
-
-/** What each script answers, as ioredis hands it over. */
+/** What each script answers, as ioredis hands it over (see each script's header). */
 interface Replies {
-  classroomConnectTeacher: ['cooldown', number] | ['connected', string];
-  classroomConnectStudent: string;
-  classroomRefreshTeacher: number;
-  classroomDisconnectTeacher: [0 | 1, string];
-  classroomDisconnectStudent: [0 | 1, string];
-  classroomIsTeacherOnline: number;
-  classroomLogoutTeacher: number;
-  classroomStartCooldown: string;
-  classroomJoinLesson: [string, string];
-  classroomUndoJoinLesson: number;
-  classroomClaimSeat:
-    | ['not_in_lesson']
-    | ['seat_not_found']
-    | ['seat_taken']
+  connect_teacher:
+    | ['cooldown', number]
+    | ['lesson', string]
+    | ['connected', 'new_session' | 'reconnect' | 'another_device', string];
+  connect_student: ['lesson', string] | ['connected', string];
+  refresh_teacher: RefreshOutcome;
+  disconnect_teacher: ['not_live'] | ['other_devices', string] | ['grace', string];
+  disconnect_student: [0 | 1, string];
+  logout_teacher: 0 | 1;
+  start_cooldown: string;
+  cancel_cooldown: 1;
+  join_lesson: ['needs_seat_map'] | ['joined', string, string];
+  undo_join_lesson: 1;
+  claim_seat:
+    | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
     | ['held', '']
     | ['claimed', string];
-  classroomRevertSeatClaim: number;
-  classroomClaimSessionEnd: string;
-  classroomCompleteSessionEnd: number;
+  ensure_seat_map: 0 | 1;
+  revert_seat_claim: 1;
+  settle_expired_session: ['none'] | ['grace', string] | ['claimed', string];
+  complete_session_end: 0 | 1;
+  check_continuity: [string, string, number, 0 | 1];
+  claim_reconciliation: 0 | 1;
+  restore_teacher_socket: 0 | 1;
+  restore_student_socket: 0;
+  restore_session: 0 | 1;
+  restore_cooldown: 0 | 1;
 }
 
-/** How `defineCommand` exposes a script on a client or a pipeline. */
-type ScriptCommands<R> = Record<ScriptName, (...keysAndArgs: (string | number)[]) => R>;
+/** How `defineCommand` exposes a script on a client or a pipeline: numkeys, keys, then args. */
+type ScriptCommands<R> = Record<ScriptName, (...numKeysKeysAndArgs: (string | number)[]) => R>;
 
-const orNull = (value: string): string | null => (value === '' ? null : value);
+const LUA_DIRECTORY = new URL('./lua/', import.meta.url);
+let loaded: ReadonlyMap<ScriptName, string> | null = null;
 
-/** The directory entry up to its last field, in the contract's key order, `}` left off. */
-function directoryHead({ sid, identity }: SocketOf): string {
-  const { userId, role, orgId } = identity;
-  return JSON.stringify({ sid, client_id: userId, role, org_id: orgId }).slice(0, -1);
+/** The scripts' source, read once from the files next to this module, each after lib.lua. */
+function luaScripts(): ReadonlyMap<ScriptName, string> {
+  if (loaded === null) {
+    const read = (name: string) => readFileSync(new URL(`${name}.lua`, LUA_DIRECTORY), 'utf8');
+    const lib = read('lib');
+    loaded = new Map(SCRIPTS.map((name) => [name, `${lib}\n${read(name)}`]));
+  }
+  return loaded;
+}
+
+/** What ioredis's own default would be, for a client made without `createRedisClient`. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+/**
+ * How much earlier than the client's command timeout Redis stops applying a call: room for the
+ * reply to travel back and for the error of the measured clock offset, so that a call Redis did
+ * apply is answered before the client gives up on it.
+ */
+const DEFAULT_FENCE_MARGIN_MS = 100;
+/** How often the offset between this host's clock and Redis' is measured again. */
+const CLOCK_OFFSET_REFRESH_MS = 60_000;
+/** A connect retried because another call moved the lesson in between gives up after this many. */
+const MAX_CONNECT_ATTEMPTS = 3;
+
+const orNull = (value: string): Id | null => (value === '' ? null : value);
+
+/** The domain's words for the states the scripts write (as the alive hash's `state`). */
+function phaseOf(state: string): PresencePhase {
+  if (state === 'connect') return 'connected';
+  if (state === 'disconnect') return 'grace';
+  throw new Error(
+    `A presence index record in state ${JSON.stringify(state)}, which no script writes`,
+  );
+}
+
+/** A session record of the org's presence index, as the scripts write it (lib.lua). */
+interface SessionRecord {
+  readonly state: string;
+  readonly login_time: number;
+  readonly since_ms: number;
+  readonly lesson_id?: Id;
 }
 
 /**
- * The presence store on Redis (PROTOCOL §7 key layout, docs in the port). Every transition is one
- * Lua script, so it is atomic across nodes and costs one round trip; `refreshTeachers` sends one
- * script call per socket in a single pipeline. The script calls made in one event-loop turn leave in
- * one socket write (`writeCoalescer`). Keys are prefixed with `keyPrefix`, including the
- * lesson keys a script derives from the directory's `lesson_id`.
+ * The presence store on Redis (PROTOCOL §7 key layout plus the service's own keys in ./keys.ts;
+ * what each method does is the port's JSDoc). Every transition is one Lua script from ./lua, so it
+ * is atomic across nodes and costs one round trip; the batch methods send one script call per
+ * item in a single pipeline, and the calls made in one event-loop turn leave in one socket write
+ * (`writeCoalescer`). Every key a script touches is one of its KEYS. A connect whose user was in a
+ * lesson takes two round trips: the lesson's key is only known once the directory has been read.
+ *
+ * Fencing (PROTOCOL §6a.1): every script gets a deadline — now + the client's command timeout −
+ * `fenceMarginMs`, in Redis' clock through an offset measured with TIME when first needed and
+ * every minute after — and applies nothing once Redis' TIME is past it. A fenced-out call is
+ * answered `DependencyUnavailableError`, as its caller was (or is about to be) by the timeout.
  *
  * Pass a client from `createRedisClient`, so an unreachable Redis is answered at once with
  * `DependencyUnavailableError` rather than queued.
@@ -349,16 +163,29 @@ function directoryHead({ sid, identity }: SocketOf): string {
 export class RedisPresenceStore implements PresenceStore {
   private readonly prefix: string;
   private readonly coalesceWrites: () => void;
+  /** How far the deadline is from now: the command timeout minus the margin. */
+  private readonly fenceAheadMs: number;
+  /** Redis' clock minus this host's, in ms; null until measured. */
+  private clockOffsetMs: number | null = null;
+  private offsetMeasuredAtMs = Number.NEGATIVE_INFINITY;
+  /** The connection the offset was measured on: a new one may reach another server (a failover). */
+  private offsetMeasuredOn: Redis['stream'] | null = null;
+  private measuring: Promise<number> | null = null;
 
   constructor(
     private readonly redis: Redis,
-    options: { readonly keyPrefix?: string } = {},
+    options: { readonly keyPrefix?: string; readonly fenceMarginMs?: number } = {},
   ) {
     this.prefix = options.keyPrefix ?? '';
     this.coalesceWrites = writeCoalescer(redis);
-    for (const [name, { numberOfKeys, body }] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { numberOfKeys, lua: HELPERS + body });
+    const timeoutMs = redis.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.fenceAheadMs = timeoutMs - (options.fenceMarginMs ?? DEFAULT_FENCE_MARGIN_MS);
+    if (this.fenceAheadMs <= 0) {
+      throw new RangeError(
+        `The fence margin must be shorter than the command timeout (${timeoutMs} ms)`,
+      );
     }
+    for (const [name, lua] of luaScripts()) redis.defineCommand(name, { lua });
   }
 
   async connectTeacher(input: {
@@ -368,21 +195,32 @@ export class RedisPresenceStore implements PresenceStore {
     readonly lessonTtlS: number;
   }): Promise<TeacherConnectOutcome> {
     const { socket, nowMs, presenceTtlS, lessonTtlS } = input;
-    const teacher = socket.identity;
+    const { identity, sid } = socket;
     const epoch = epochAt(nowMs);
-    const reply = await this.run(
-      'classroomConnectTeacher',
-      [...this.sessionKeys(teacher), this.key(cooldownKey(teacher))],
-      [
-        ...this.registration(socket, epoch, nowMs + presenceTtlS * 1000, presenceTtlS),
-        ...this.rejoinArgs(socket, lessonTtlS),
-      ],
+    const keys = [...this.sessionKeys(identity), this.key(cooldownKey(identity))];
+    const args = [
+      identity.userId,
+      sid,
+      identity.orgId,
+      identity.role,
+      nowMs,
+      epoch,
+      presenceTtlS,
+      lessonTtlS,
+      sessionMember(identity),
+    ];
+    const reply = await this.withLesson((lessonId) =>
+      this.run(
+        'connect_teacher',
+        lessonId === null ? keys : [...keys, this.key(lessonTeachersKey(lessonId))],
+        [...args, lessonId ?? ''],
+      ),
     );
     if (reply[0] === 'cooldown') {
       // PTTL -1: a cooldown without TTL, which only a hand-written key can be.
       return { kind: 'cooldown', remainingMs: reply[1] < 0 ? 1000 : reply[1] };
     }
-    return { kind: 'connected', epoch, lessonId: orNull(reply[1]) };
+    return { kind: 'connected', epoch, lessonId: orNull(reply[2]), change: reply[1] };
   }
 
   async connectStudent(input: {
@@ -390,20 +228,16 @@ export class RedisPresenceStore implements PresenceStore {
     readonly lessonTtlS: number;
   }): Promise<{ readonly lessonId: Id | null }> {
     const { socket, lessonTtlS } = input;
-    const lessonId = await this.run(
-      'classroomConnectStudent',
-      [this.key(socket.identity.userId)],
-      [
-        directoryHead(socket),
-        socket.sid,
-        socket.identity.userId,
-        this.prefix,
-        lessonTtlS,
-        socket.identity.orgId,
-        socket.identity.role,
-      ],
+    const { identity, sid } = socket;
+    const directory = this.key(identity.userId);
+    const reply = await this.withLesson((lessonId) =>
+      this.run(
+        'connect_student',
+        lessonId === null ? [directory] : [directory, this.key(lessonStudentsKey(lessonId))],
+        [identity.userId, sid, identity.orgId, identity.role, lessonTtlS, lessonId ?? ''],
+      ),
     );
-    return { lessonId: orNull(lessonId) };
+    return { lessonId: orNull(reply[1]) };
   }
 
   async refreshTeachers(input: {
@@ -411,29 +245,15 @@ export class RedisPresenceStore implements PresenceStore {
     readonly nowMs: number;
     readonly presenceTtlS: number;
     readonly lessonTtlS: number;
-  }): Promise<SocketOf[]> {
-    const { teachers, nowMs, presenceTtlS, lessonTtlS } = input;
-    if (teachers.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    const commands = pipeline as unknown as ScriptCommands<ChainableCommander>;
-    const deadlineMs = nowMs + presenceTtlS * 1000;
-    for (const { socket, epoch } of teachers) {
-      commands.classroomRefreshTeacher(
-        ...this.sessionKeys(socket.identity),
-        ...this.registration(socket, epoch, deadlineMs, presenceTtlS),
-        ...this.rejoinArgs(socket, lessonTtlS),
-      );
-    }
-    const replies = (await presenceCall(pipeline.exec())) ?? [];
-    const failure = replies.find(([error]) => error !== null)?.[0];
-    if (failure) throw toPresenceError(failure);
-    return teachers
-      .filter((_teacher, index) => replies[index]?.[1] === 1)
-      .map(({ socket }) => socket);
-  }
-
-  async isTeacherOnline(teacher: TeacherRef): Promise<boolean> {
-    return (await this.run('classroomIsTeacherOnline', [this.key(aliveKey(teacher))], [])) === 1;
+  }): Promise<RefreshOutcome[]> {
+    const { teachers, nowMs, presenceTtlS } = input;
+    return this.runBatch(
+      'refresh_teacher',
+      teachers.map(({ socket }) => ({
+        keys: this.sessionKeys(socket.identity),
+        args: this.keepLiveArgs(socket, nowMs, presenceTtlS),
+      })),
+    );
   }
 
   async disconnectTeacher(input: {
@@ -441,34 +261,55 @@ export class RedisPresenceStore implements PresenceStore {
     readonly nowMs: number;
     readonly graceS: number;
     readonly lessonTtlS: number;
-  }): Promise<DisconnectOutcome> {
+  }): Promise<TeacherDisconnectOutcome> {
     const { socket, nowMs, graceS, lessonTtlS } = input;
-    const teacher = socket.identity;
-    const [current, lessonId] = await this.run(
-      'classroomDisconnectTeacher',
-      [this.key(teacher.userId), this.key(aliveKey(teacher)), this.key(DEADLINES_KEY)],
-      [socket.sid, graceS, nowMs + graceS * 1000, sessionMember(teacher), lessonTtlS],
-    );
-    return { current: current === 1, lessonId: orNull(lessonId) };
+    const { identity, sid } = socket;
+    const reply = await this.run('disconnect_teacher', this.sessionKeys(identity), [
+      identity.userId,
+      sid,
+      identity.orgId,
+      identity.role,
+      nowMs,
+      graceS,
+      sessionMember(identity),
+      lessonTtlS,
+    ]);
+    if (reply[0] === 'not_live') return { kind: 'not_live' };
+    if (reply[0] === 'other_devices') return { kind: 'other_devices', lessonId: orNull(reply[1]) };
+    return { kind: 'grace', lessonId: orNull(reply[1]), deadlineMs: nowMs + graceS * 1000 };
   }
 
   async disconnectStudent(input: {
     readonly socket: SocketOf;
     readonly lessonTtlS: number;
-  }): Promise<DisconnectOutcome> {
+  }): Promise<{ readonly current: boolean; readonly lessonId: Id | null }> {
     const { socket, lessonTtlS } = input;
     const [current, lessonId] = await this.run(
-      'classroomDisconnectStudent',
+      'disconnect_student',
       [this.key(socket.identity.userId)],
       [socket.sid, lessonTtlS],
     );
     return { current: current === 1, lessonId: orNull(lessonId) };
   }
 
-  async logoutTeacher(teacher: TeacherRef): Promise<void> {
-    await this.run('classroomLogoutTeacher', this.sessionEndKeys(teacher), [
-      sessionMember(teacher),
-    ]);
+  async isTeacherOnline(teacher: TeacherRef): Promise<boolean> {
+    return (
+      (await presenceCall(this.redis.hget(this.key(aliveKey(teacher)), 'state'))) === 'connect'
+    );
+  }
+
+  async logoutTeacher(teacher: TeacherRef): Promise<boolean> {
+    const had = await this.run(
+      'logout_teacher',
+      [
+        this.key(aliveKey(teacher)),
+        this.key(presenceIndexKey(teacher.orgId)),
+        this.key(liveSocketsKey(teacher)),
+        this.key(DEADLINES_KEY),
+      ],
+      [teacher.userId, sessionMember(teacher)],
+    );
+    return had === 1;
   }
 
   async startCooldown(input: {
@@ -477,11 +318,15 @@ export class RedisPresenceStore implements PresenceStore {
   }): Promise<{ readonly sid: string | null }> {
     const { teacher, cooldownS } = input;
     const sid = await this.run(
-      'classroomStartCooldown',
+      'start_cooldown',
       [this.key(cooldownKey(teacher)), this.key(teacher.userId)],
       [cooldownS, teacher.orgId],
     );
     return { sid: orNull(sid) };
+  }
+
+  async cancelCooldown(teacher: TeacherRef): Promise<void> {
+    await this.run('cancel_cooldown', [this.key(cooldownKey(teacher))], []);
   }
 
   async joinLesson(input: {
@@ -489,18 +334,32 @@ export class RedisPresenceStore implements PresenceStore {
     readonly lessonId: Id;
     readonly seatCount: number;
     readonly lessonTtlS: number;
-  }): Promise<{ readonly seats: SeatMap; readonly previousLessonId: Id | null }> {
-    const { socket, lessonId, seatCount, lessonTtlS } = input;
+    readonly seats?: SeatMap;
+  }): Promise<JoinLessonOutcome> {
+    const { socket, lessonId, lessonTtlS, seats } = input;
+    const { identity, sid } = socket;
     const teachers = this.key(lessonTeachersKey(lessonId));
     const students = this.key(lessonStudentsKey(lessonId));
-    const [own, other] =
-      socket.identity.kind === 'teacher_app' ? [teachers, students] : [students, teachers];
-    const [previousLessonId, seats] = await this.run(
-      'classroomJoinLesson',
-      [this.key(seatsKey(lessonId)), own, other, this.key(socket.identity.userId)],
-      [seatCount, lessonTtlS, socket.identity.userId, socket.sid, directoryHead(socket), lessonId],
-    );
-    return { seats: JSON.parse(seats) as SeatMap, previousLessonId: orNull(previousLessonId) };
+    const isTeacher = identity.kind === 'teacher_app';
+    const keys = [
+      this.key(seatsKey(lessonId)),
+      ...(isTeacher ? [teachers, students] : [students, teachers]),
+      this.key(identity.userId),
+      ...(isTeacher ? this.sessionIndexKeys(identity) : []),
+    ];
+    const reply = await this.run('join_lesson', keys, [
+      identity.userId,
+      sid,
+      lessonId,
+      lessonTtlS,
+      seats === undefined ? '' : JSON.stringify(seats),
+    ]);
+    if (reply[0] === 'needs_seat_map') return { kind: 'needs_seat_map' };
+    return {
+      kind: 'joined',
+      seats: JSON.parse(reply[2]) as SeatMap,
+      previousLessonId: orNull(reply[1]),
+    };
   }
 
   async undoJoinLesson(input: {
@@ -509,23 +368,28 @@ export class RedisPresenceStore implements PresenceStore {
     readonly previousLessonId: Id | null;
   }): Promise<void> {
     const { socket, lessonId, previousLessonId } = input;
+    const { identity, sid } = socket;
     await this.run(
-      'classroomUndoJoinLesson',
-      [this.key(membershipKey(socket.identity, lessonId)), this.key(socket.identity.userId)],
-      [socket.identity.userId, socket.sid, directoryHead(socket), previousLessonId ?? ''],
+      'undo_join_lesson',
+      [
+        this.key(membershipKey(identity, lessonId)),
+        this.key(identity.userId),
+        ...(identity.kind === 'teacher_app' ? this.sessionIndexKeys(identity) : []),
+      ],
+      [identity.userId, sid, lessonId, previousLessonId ?? ''],
     );
   }
 
   async claimSeat(input: {
+    readonly socket: SocketOf;
     readonly lessonId: Id;
-    readonly studentId: Id;
     readonly seatId: string;
-  }): Promise<Result<SeatChange, 'not_in_lesson' | 'seat_not_found' | 'seat_taken'>> {
-    const { lessonId, studentId, seatId } = input;
+  }): Promise<Result<SeatChange, SeatClaimError>> {
+    const { socket, lessonId, seatId } = input;
     const reply = await this.run(
-      'classroomClaimSeat',
+      'claim_seat',
       [this.key(lessonStudentsKey(lessonId)), this.key(seatsKey(lessonId))],
-      [studentId, seatId],
+      [socket.identity.userId, socket.sid, seatId],
     );
     switch (reply[0]) {
       case 'held':
@@ -535,6 +399,19 @@ export class RedisPresenceStore implements PresenceStore {
       default:
         return fail(reply[0]);
     }
+  }
+
+  async ensureSeatMap(input: {
+    readonly lessonId: Id;
+    readonly seats: SeatMap;
+    readonly lessonTtlS: number;
+  }): Promise<void> {
+    const { lessonId, seats, lessonTtlS } = input;
+    await this.run(
+      'ensure_seat_map',
+      [this.key(seatsKey(lessonId))],
+      [lessonTtlS, JSON.stringify(seats)],
+    );
   }
 
   async revertSeatClaim(input: {
@@ -547,7 +424,7 @@ export class RedisPresenceStore implements PresenceStore {
     // A seat the student already held was not changed by the claim: nothing to take back.
     if (change.alreadyHeld) return;
     await this.run(
-      'classroomRevertSeatClaim',
+      'revert_seat_claim',
       [this.key(seatsKey(lessonId))],
       [studentId, seatId, change.releasedSeatId ?? ''],
     );
@@ -567,51 +444,177 @@ export class RedisPresenceStore implements PresenceStore {
     return score === undefined ? null : Number(score);
   }
 
-  async claimSessionEnd(
-    teacher: TeacherRef,
-    nowMs: number,
-    leaseMs: number,
-  ): Promise<SessionClaim | null> {
-    const epoch = await this.run('classroomClaimSessionEnd', this.sessionEndKeys(teacher), [
+  async settleExpiredSession(input: {
+    readonly teacher: TeacherRef;
+    readonly nowMs: number;
+    readonly graceS: number;
+    readonly leaseMs: number;
+  }): Promise<SettleOutcome> {
+    const { teacher, nowMs, graceS, leaseMs } = input;
+    const reply = await this.run('settle_expired_session', this.sessionEndKeys(teacher), [
+      teacher.userId,
       sessionMember(teacher),
       nowMs,
-      nowMs + leaseMs,
+      graceS,
+      leaseMs,
     ]);
-    return epoch === '' ? null : { epoch: Number(epoch) };
+    if (reply[0] === 'none') return { kind: 'none' };
+    if (reply[0] === 'grace') {
+      return { kind: 'grace', lessonId: orNull(reply[1]), deadlineMs: nowMs + graceS * 1000 };
+    }
+    return { kind: 'claimed', epoch: Number(reply[1]) };
   }
 
   async completeSessionEnd(teacher: TeacherRef, epoch: SessionEpoch): Promise<void> {
-    await this.run('classroomCompleteSessionEnd', this.sessionEndKeys(teacher), [
+    await this.run('complete_session_end', this.sessionEndKeys(teacher), [
+      teacher.userId,
       sessionMember(teacher),
       epoch,
     ]);
   }
 
+  async snapshot(orgId: Id): Promise<TeacherPresenceView[]> {
+    const index = await presenceCall(this.redis.hgetall(this.key(presenceIndexKey(orgId))));
+    return Object.entries(index)
+      .map(([userId, json]) => {
+        const record = JSON.parse(json) as SessionRecord;
+        return {
+          userId,
+          phase: phaseOf(record.state),
+          loginTimeS: record.login_time,
+          sinceMs: record.since_ms,
+          lessonId: record.lesson_id ?? null,
+        };
+      })
+      .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  }
+
   /**
-   * For tests and tools: the live keys under the prefix by their protocol names (prefix removed),
-   * hashes as objects and strings as text, without the service's own index keys — the shape of
-   * `InMemoryPresenceStore.dump()`.
+   * The mark is `{run_id}:{generation}:{beat}`: the server's run id (a restart or a failover
+   * changes it), the generation the service's marker hash holds (a flush removes it, and the next
+   * check makes another), and the beat every check moves on (a replica that lags goes back).
    */
-  async dump(): Promise<Record<string, string | Record<string, string>>> {
-    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    const names: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      names.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    const own = new Set([this.key(DEADLINES_KEY), this.key(EPOCHS_KEY)]);
-    const dumped: Record<string, string | Record<string, string>> = {};
-    for (const name of names.filter((key) => !own.has(key)).sort()) {
-      const type = await this.redis.type(name);
-      const logical = name.slice(this.prefix.length);
-      if (type === 'hash') dumped[logical] = await this.redis.hgetall(name);
-      else if (type === 'string') dumped[logical] = (await this.redis.get(name)) ?? '';
-      else if (type !== 'none')
-        throw new Error(`Unexpected ${type} key ${name} in the presence store`);
+  async checkContinuity(
+    last: StoreMark | null,
+  ): Promise<{ readonly mark: StoreMark; readonly lost: boolean }> {
+    const [runId, generation, beat, created] = await this.run(
+      'check_continuity',
+      [this.key(CONTINUITY_KEY)],
+      [randomUUID()],
+    );
+    const mark = `${runId}:${generation}:${beat}`;
+    if (created === 1) return { mark, lost: true };
+    if (last === null) return { mark, lost: false };
+    const [lastRunId, lastGeneration, lastBeat] = last.split(':');
+    const lost = lastRunId !== runId || lastGeneration !== generation || Number(lastBeat) >= beat;
+    return { mark, lost };
+  }
+
+  /** The loss a mark names is its server and generation: every node's beat differs. */
+  async claimReconciliation(mark: StoreMark, leaseMs: number): Promise<boolean> {
+    const loss = mark.split(':').slice(0, 2).join(':');
+    return (
+      (await this.run('claim_reconciliation', [this.key(reconciliationKey(loss))], [leaseMs])) === 1
+    );
+  }
+
+  async restoreSockets(input: {
+    readonly sockets: readonly HeldSocketState[];
+    readonly nowMs: number;
+    readonly presenceTtlS: number;
+    readonly lessonTtlS: number;
+  }): Promise<TeacherRef[]> {
+    const { sockets, nowMs, presenceTtlS, lessonTtlS } = input;
+    const teachers = sockets.flatMap(({ socket, epoch, lessonId }) =>
+      socket.identity.kind === 'teacher_app' && epoch !== null ? [{ socket, epoch, lessonId }] : [],
+    );
+    const students = sockets.filter(({ socket }) => socket.identity.kind === 'student_web');
+    const membership = (socket: SocketOf, lessonId: Id | null) =>
+      lessonId === null ? [] : [this.key(membershipKey(socket.identity, lessonId))];
+    const [created] = await Promise.all([
+      this.runBatch(
+        'restore_teacher_socket',
+        teachers.map(({ socket, epoch, lessonId }) => ({
+          keys: [...this.sessionKeys(socket.identity), ...membership(socket, lessonId)],
+          args: [
+            ...this.keepLiveArgs(socket, nowMs, presenceTtlS),
+            lessonTtlS,
+            epoch,
+            lessonId ?? '',
+          ],
+        })),
+      ),
+      this.runBatch(
+        'restore_student_socket',
+        students.map(({ socket, lessonId }) => ({
+          keys: [this.key(socket.identity.userId), ...membership(socket, lessonId)],
+          args: [
+            socket.identity.userId,
+            socket.sid,
+            socket.identity.orgId,
+            socket.identity.role,
+            lessonTtlS,
+            lessonId ?? '',
+          ],
+        })),
+      ),
+    ]);
+    return teachers
+      .filter((_held, index) => created[index] === 1)
+      .map(({ socket }) => ({ orgId: socket.identity.orgId, userId: socket.identity.userId }));
+  }
+
+  async restoreSessions(input: {
+    readonly teachers: ReadonlyArray<{ readonly teacher: TeacherRef; readonly lessonId: Id }>;
+    readonly nowMs: number;
+    readonly graceS: number;
+  }): Promise<TeacherRef[]> {
+    const { teachers, nowMs, graceS } = input;
+    const created = await this.runBatch(
+      'restore_session',
+      teachers.map(({ teacher, lessonId }) => ({
+        keys: [
+          this.key(aliveKey(teacher)),
+          this.key(presenceIndexKey(teacher.orgId)),
+          this.key(DEADLINES_KEY),
+        ],
+        args: [teacher.userId, sessionMember(teacher), nowMs, graceS, epochAt(nowMs), lessonId],
+      })),
+    );
+    return teachers
+      .filter((_restored, index) => created[index] === 1)
+      .map(({ teacher }) => ({ orgId: teacher.orgId, userId: teacher.userId }));
+  }
+
+  async restoreCooldowns(input: {
+    readonly cooldowns: ReadonlyArray<{ readonly teacher: TeacherRef; readonly untilMs: number }>;
+    readonly nowMs: number;
+  }): Promise<void> {
+    const running = input.cooldowns.filter(({ untilMs }) => untilMs > input.nowMs);
+    await this.runBatch(
+      'restore_cooldown',
+      running.map(({ teacher, untilMs }) => ({
+        keys: [this.key(cooldownKey(teacher))],
+        args: [untilMs - input.nowMs],
+      })),
+    );
+  }
+
+  /**
+   * Runs a connect with the lesson it expects the user to be in (first: none). When the script
+   * finds another lesson it writes nothing and names it, and the connect runs again with that
+   * lesson's key, which a script must be given among its KEYS.
+   */
+  private async withLesson<R extends readonly unknown[]>(
+    connect: (lessonId: Id | null) => Promise<R | ['lesson', string]>,
+  ): Promise<R> {
+    let lessonId: Id | null = null;
+    for (let attempt = 1; attempt <= MAX_CONNECT_ATTEMPTS; attempt++) {
+      const reply = await connect(lessonId);
+      if (reply[0] !== 'lesson') return reply as R;
+      lessonId = orNull(reply[1] as string);
     }
-    return dumped;
+    throw new Error(`The user's lesson changed ${MAX_CONNECT_ATTEMPTS} times during one connect`);
   }
 
   private run<N extends ScriptName>(
@@ -619,41 +622,110 @@ export class RedisPresenceStore implements PresenceStore {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<Replies[N]> {
-    const commands = this.redis as unknown as ScriptCommands<Promise<Replies[N]>>;
-    this.coalesceWrites();
-    return presenceCall(commands[name](...keys, ...args));
+    const send = (deadlineMs: number) => {
+      const commands = this.redis as unknown as ScriptCommands<Promise<Replies[N]>>;
+      this.coalesceWrites();
+      return presenceCall(commands[name](keys.length, ...keys, deadlineMs, ...args));
+    };
+    const deadline = this.deadline();
+    return typeof deadline === 'number' ? send(deadline) : deadline.then(send);
+  }
+
+  /** One script call per item in one pipeline; each item is atomic, the batch is not. */
+  private async runBatch<N extends ScriptName>(
+    name: N,
+    items: ReadonlyArray<{
+      readonly keys: readonly string[];
+      readonly args: readonly (string | number)[];
+    }>,
+  ): Promise<Replies[N][]> {
+    if (items.length === 0) return [];
+    const deadlineMs = await this.deadline();
+    const pipeline = this.redis.pipeline();
+    const commands = pipeline as unknown as ScriptCommands<ChainableCommander>;
+    for (const { keys, args } of items) commands[name](keys.length, ...keys, deadlineMs, ...args);
+    const replies = (await presenceCall(pipeline.exec())) ?? [];
+    const failure = replies.find(([error]) => error !== null)?.[0];
+    if (failure) throw toPresenceError(failure);
+    return replies.map(([, reply]) => reply as Replies[N]);
+  }
+
+  /**
+   * The deadline of a call made now, in Redis' clock: at once while the clock offset is known
+   * (measured again in the background once a minute has passed, or on a new connection), after
+   * one measurement when it is not.
+   */
+  private deadline(): number | Promise<number> {
+    const fromOffset = (offsetMs: number) => Date.now() + offsetMs + this.fenceAheadMs;
+    if (this.clockOffsetMs === null) return this.measureClockOffset().then(fromOffset);
+    const stale = Date.now() - this.offsetMeasuredAtMs > CLOCK_OFFSET_REFRESH_MS;
+    if (stale || this.offsetMeasuredOn !== this.redis.stream) {
+      // A failed measurement keeps the offset known so far, and the next call tries again.
+      this.measureClockOffset().catch(() => {});
+    }
+    return fromOffset(this.clockOffsetMs);
+  }
+
+  /** Redis' TIME against the middle of the round trip that read it. */
+  private measureClockOffset(): Promise<number> {
+    this.measuring ??= (async () => {
+      try {
+        const sentAtMs = Date.now();
+        const connection = this.redis.stream;
+        const [seconds, microseconds] = await presenceCall(this.redis.time());
+        const receivedAtMs = Date.now();
+        const redisMs = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000);
+        this.clockOffsetMs = redisMs - (sentAtMs + receivedAtMs) / 2;
+        this.offsetMeasuredAtMs = receivedAtMs;
+        this.offsetMeasuredOn = connection;
+        return this.clockOffsetMs;
+      } finally {
+        this.measuring = null;
+      }
+    })();
+    return this.measuring;
   }
 
   private key(name: string): string {
     return this.prefix + name;
   }
 
-  /** KEYS of register_teacher: alive, directory, deadlines, epochs. */
+  /** The KEYS 1-5 of the scripts that keep a teacher's session (see lib.lua's keep_live). */
   private sessionKeys(teacher: TeacherRef): string[] {
     return [
       this.key(aliveKey(teacher)),
       this.key(teacher.userId),
+      ...this.sessionIndexKeys(teacher),
       this.key(DEADLINES_KEY),
-      this.key(EPOCHS_KEY),
     ];
   }
 
-  /** ARGV of register_teacher: member, epoch, presence TTL, deadline ms, directory head. */
-  private registration(
-    socket: SocketOf,
-    epoch: SessionEpoch,
-    deadlineMs: number,
-    presenceTtlS: number,
-  ): (string | number)[] {
-    return [sessionMember(socket.identity), epoch, presenceTtlS, deadlineMs, directoryHead(socket)];
+  /** The org's presence index and the teacher's live sockets. */
+  private sessionIndexKeys(teacher: TeacherRef): string[] {
+    return [this.key(presenceIndexKey(teacher.orgId)), this.key(liveSocketsKey(teacher))];
   }
 
-  /** ARGV 6–11 of the scripts that may point a lesson at a teacher's socket again. */
-  private rejoinArgs({ sid, identity }: SocketOf, lessonTtlS: number): (string | number)[] {
-    return [sid, identity.userId, this.prefix, lessonTtlS, identity.orgId, identity.role];
+  /** The ARGV 2-8 of keep_live: user, sid, org, role, now ms, presence TTL s, member. */
+  private keepLiveArgs(socket: SocketOf, nowMs: number, presenceTtlS: number): (string | number)[] {
+    const { identity, sid } = socket;
+    return [
+      identity.userId,
+      sid,
+      identity.orgId,
+      identity.role,
+      nowMs,
+      presenceTtlS,
+      sessionMember(identity),
+    ];
   }
 
+  /** KEYS of the scripts that settle or end a session: alive, index, live sockets, deadlines. */
   private sessionEndKeys(teacher: TeacherRef): string[] {
-    return [this.key(aliveKey(teacher)), this.key(DEADLINES_KEY), this.key(EPOCHS_KEY)];
+    return [
+      this.key(aliveKey(teacher)),
+      this.key(presenceIndexKey(teacher.orgId)),
+      this.key(liveSocketsKey(teacher)),
+      this.key(DEADLINES_KEY),
+    ];
   }
 }

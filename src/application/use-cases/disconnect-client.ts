@@ -56,15 +56,21 @@ export class DisconnectClient {
     const { identity } = socket;
     if (identity.kind === 'manager_web' || loggedOut) return NOTHING;
     const nowMs = clock.nowMs();
-    const outcome =
-      identity.kind === 'teacher_app'
-        ? await presence.disconnectTeacher({
-            socket,
-            nowMs,
-            graceS: timings.disconnectGraceS,
-            lessonTtlS: timings.lessonTtlS,
-          })
-        : await presence.disconnectStudent({ socket, lessonTtlS: timings.lessonTtlS });
+    let outcome: { readonly current: boolean; readonly lessonId: Id | null };
+    if (identity.kind === 'teacher_app') {
+      const left = await presence.disconnectTeacher({
+        socket,
+        nowMs,
+        graceS: timings.disconnectGraceS,
+        lessonTtlS: timings.lessonTtlS,
+      });
+      outcome =
+        left.kind === 'grace'
+          ? { current: true, lessonId: left.lessonId }
+          : { current: false, lessonId: null };
+    } else {
+      outcome = await presence.disconnectStudent({ socket, lessonTtlS: timings.lessonTtlS });
+    }
     if (!outcome.current) return NOTHING;
     if (outcome.lessonId !== null) {
       await trackLessonEvent(this.deps, 'disconnect', identity, outcome.lessonId);

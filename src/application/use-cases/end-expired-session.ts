@@ -40,12 +40,13 @@ export class EndExpiredSession {
       // The session ends at the moment it is claimed: a lesson that the teacher's next session
       // starts after that (a reconnect racing this end) is not this session's to end.
       const claimedAtMs = clock.nowMs();
-      const claim = await presence.claimSessionEnd(
+      const claim = await presence.settleExpiredSession({
         teacher,
-        claimedAtMs,
-        this.deps.timings.sessionEndLeaseMs,
-      );
-      if (claim === null) return ok({ ended: false });
+        nowMs: claimedAtMs,
+        graceS: this.deps.timings.disconnectGraceS,
+        leaseMs: this.deps.timings.sessionEndLeaseMs,
+      });
+      if (claim.kind !== 'claimed') return ok({ ended: false });
       const lessonIds = await lessons.endActiveLessons(teacher, claimedAtMs);
       await presence.completeSessionEnd(teacher, claim.epoch);
       for (const lessonId of lessonIds) {

@@ -2,7 +2,7 @@ import type { Role } from '../../domain/clients.js';
 import { type DomainError, domainError } from '../../domain/errors.js';
 import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
-import type { SeatMap } from '../../domain/seat-map.js';
+import { initialSeatMap, type SeatMap } from '../../domain/seat-map.js';
 import { answerUnavailable } from '../dependencies.js';
 import type { Clock } from '../ports/clock.js';
 import type { LessonRepository } from '../ports/lesson-repository.js';
@@ -73,7 +73,11 @@ export class JoinLesson {
           lessonId,
           seatCount: lesson.seatCount,
           lessonTtlS: timings.lessonTtlS,
+          seats: initialSeatMap(lesson.seatCount),
         });
+        if (joined.kind === 'needs_seat_map') {
+          throw new Error('The presence store asked for the seat map it was given');
+        }
         if (identity.kind === 'teacher_app' && lesson.status === 'scheduled') {
           try {
             await this.deps.lessons.startLesson(lessonId, this.deps.clock.nowMs());

@@ -51,8 +51,11 @@ export class SetStudentName {
           return fail(domainError('forbidden', 'Students can only name themselves.'));
         }
         const { presence } = this.deps;
-        const claim = await presence.claimSeat({ lessonId, studentId, seatId });
-        if (!claim.ok) return fail(domainError(claim.error, SEAT_ERRORS[claim.error]));
+        const claim = await presence.claimSeat({ socket, lessonId, seatId });
+        if (!claim.ok) {
+          const code = claim.error === 'needs_seat_map' ? 'not_in_lesson' : claim.error;
+          return fail(domainError(code, SEAT_ERRORS[code]));
+        }
         try {
           await this.deps.lessons.recordAttendance(
             { lessonId, studentId, displayName, seatId },

@@ -24,6 +24,10 @@ describe('isRedisUnavailable', () => {
     ],
     ['a server still loading its data', reply('LOADING Redis is loading the dataset in memory')],
     ['a server busy with a long script', reply('BUSY Redis is busy running a script.')],
+    [
+      'a script refused past its deadline',
+      reply('FENCED the call reached Redis after its deadline'),
+    ],
   ])('counts %s as unavailable', (_what, error) => {
     expect(isRedisUnavailable(error)).toBe(true);
   });

@@ -1,8 +1,10 @@
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 import type { SocketOf } from '../../../src/application/ports/presence-store.js';
+import { initialSeatMap } from '../../../src/domain/seat-map.js';
 import { hasRedis, REDIS_URL } from '../../support/services.js';
 import {
   deleteKeys,
@@ -26,6 +28,11 @@ async function expectTtl(redis: Redis, key: string, ttlS: number): Promise<void>
   expect(pttlMs, key).toBeGreaterThan(ttlS * 1000 - 2_000);
 }
 
+/**
+ * What the Redis store writes, key by key: the exact names, types, TTLs and values of PROTOCOL §7
+ * that other services read, and the service's own keys. What the store does is the contract's
+ * business (redis-presence-store.contract.integration.test.ts); this is how it lays it out.
+ */
 describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
   describe.each([
     { layout: 'with a key prefix, on the shared Redis', prefix: uniquePrefix(), ownServer: false },
@@ -37,15 +44,23 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
     const key = (name: string) => prefix + name;
     const teacher = teacherSocket('t-1', 'sid-t1');
     const student = studentSocket('s-1', 'sid-s1');
-    const connect = (nowMs: number) =>
+    const connect = (socket: SocketOf, nowMs: number) =>
       store.connectTeacher({
-        socket: teacher,
+        socket,
         nowMs,
         presenceTtlS: PRESENCE_TTL_S,
         lessonTtlS: LESSON_TTL_S,
       });
     const join = (socket: SocketOf) =>
-      store.joinLesson({ socket, lessonId: 'L-1', seatCount: 3, lessonTtlS: LESSON_TTL_S });
+      store.joinLesson({
+        socket,
+        lessonId: 'L-1',
+        seatCount: 3,
+        lessonTtlS: LESSON_TTL_S,
+        seats: initialSeatMap(3),
+      });
+    const sessionRecord = async (userId = 't-1') =>
+      JSON.parse((await redis.hget(key(`classroom:presence:${ORG}`), userId)) ?? 'null');
 
     beforeAll(async () => {
       if (ownServer) server = await RedisServerProcess.start();
@@ -58,13 +73,13 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       await server?.stop();
     });
 
-    it('names, types and times out every key exactly as PROTOCOL §7 says', async () => {
+    it('names, types and times out every key exactly as PROTOCOL §7 says, beside the service’s own', async () => {
       const nowMs = Date.now();
-      await connect(nowMs);
+      await connect(teacher, nowMs);
       await join(teacher);
       await store.connectStudent({ socket: student, lessonTtlS: LESSON_TTL_S });
       await join(student);
-      await store.claimSeat({ lessonId: 'L-1', studentId: 's-1', seatId: '2' });
+      await store.claimSeat({ socket: student, lessonId: 'L-1', seatId: '2' });
       await store.startCooldown({ teacher: { orgId: ORG, userId: 't-2' }, cooldownS: COOLDOWN_S });
 
       const types: Record<string, string> = {};
@@ -74,7 +89,8 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       expect(types).toEqual({
         'alive:org_o-1_user_t-1': 'hash',
         'classroom:deadlines': 'zset',
-        'classroom:epochs': 'hash',
+        'classroom:presence:o-1': 'hash',
+        'classroom:sockets:o-1:t-1': 'zset',
         'cooldown:org_o-1_user_t-2': 'string',
         'lesson_seat_L-1': 'hash',
         'lesson_student_L-1': 'hash',
@@ -82,9 +98,9 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         's-1': 'string',
         't-1': 'string',
       });
-      const epoch = String(Math.floor(nowMs / 1000));
+      const epoch = Math.floor(nowMs / 1000);
       expect(await redis.hgetall(key('alive:org_o-1_user_t-1'))).toEqual({
-        login_time: epoch,
+        login_time: String(epoch),
         state: 'connect',
       });
       expect(await redis.hgetall(key('lesson_seat_L-1'))).toEqual({ 1: '', 2: 's-1', 3: '' });
@@ -95,20 +111,35 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         'o-1:t-1',
         String(nowMs + PRESENCE_TTL_S * 1000),
       ]);
-      expect(await redis.hgetall(key('classroom:epochs'))).toEqual({ 'o-1:t-1': epoch });
+      expect(await sessionRecord()).toEqual({
+        state: 'connect',
+        login_time: epoch,
+        since_ms: nowMs,
+        lesson_id: 'L-1',
+      });
+      expect(await redis.zrange(key('classroom:sockets:o-1:t-1'), 0, -1, 'WITHSCORES')).toEqual([
+        'sid-t1',
+        String(nowMs + PRESENCE_TTL_S * 1000),
+      ]);
 
       await expectTtl(redis, key('alive:org_o-1_user_t-1'), PRESENCE_TTL_S);
       await expectTtl(redis, key('cooldown:org_o-1_user_t-2'), COOLDOWN_S);
       for (const lessonKey of ['lesson_seat_L-1', 'lesson_teacher_L-1', 'lesson_student_L-1']) {
         await expectTtl(redis, key(lessonKey), LESSON_TTL_S);
       }
-      for (const lasting of ['t-1', 's-1', 'classroom:deadlines', 'classroom:epochs']) {
+      for (const lasting of [
+        't-1',
+        's-1',
+        'classroom:deadlines',
+        'classroom:presence:o-1',
+        'classroom:sockets:o-1:t-1',
+      ]) {
         expect(await redis.pttl(key(lasting)), lasting).toBe(-1);
       }
     });
 
     it('writes the directory JSON byte for byte, lesson_id last once joined', async () => {
-      await connect(Date.now());
+      await connect(teacher, Date.now());
       expect(await redis.get(key('t-1'))).toBe(
         '{"sid":"sid-t1","client_id":"t-1","role":"teacher","org_id":"o-1"}',
       );
@@ -122,10 +153,22 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       expect(await redis.get(key('t-1'))).toBe(`${joined.slice(0, -1)} }`);
     });
 
-    it('gives a disconnected teacher the grace TTL and keeps the directory for a reconnect', async () => {
+    it('gives the last device’s disconnect the grace TTL and keeps the directory for a reconnect', async () => {
       const nowMs = Date.now();
-      await connect(nowMs);
+      await connect(teacher, nowMs);
       await join(teacher);
+      const other = teacherSocket('t-1', 'sid-t1-tablet');
+      await connect(other, nowMs);
+      await store.disconnectTeacher({
+        socket: other,
+        nowMs,
+        graceS: GRACE_S,
+        lessonTtlS: LESSON_TTL_S,
+      });
+      expect(await redis.hget(key('alive:org_o-1_user_t-1'), 'state')).toBe('connect');
+      expect(JSON.parse((await redis.get(key('t-1'))) ?? '{}')).toMatchObject({ sid: 'sid-t1' });
+      expect(await redis.pttl(key('t-1'))).toBe(-1);
+
       await store.disconnectTeacher({
         socket: teacher,
         nowMs,
@@ -135,20 +178,107 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       expect(await redis.hget(key('alive:org_o-1_user_t-1'), 'state')).toBe('disconnect');
       await expectTtl(redis, key('alive:org_o-1_user_t-1'), GRACE_S);
       await expectTtl(redis, key('t-1'), LESSON_TTL_S);
+      expect(await redis.exists(key('classroom:sockets:o-1:t-1'))).toBe(0);
+      expect(await sessionRecord()).toMatchObject({ state: 'disconnect', since_ms: nowMs });
       expect(await redis.zscore(key('classroom:deadlines'), 'o-1:t-1')).toBe(
         String(nowMs + GRACE_S * 1000),
       );
 
       const reconnected = teacherSocket('t-1', 'sid-t1-again');
-      const outcome = await store.connectTeacher({
-        socket: reconnected,
-        nowMs,
-        presenceTtlS: PRESENCE_TTL_S,
-        lessonTtlS: LESSON_TTL_S,
-      });
-      expect(outcome).toMatchObject({ kind: 'connected', lessonId: 'L-1' });
+      expect(await connect(reconnected, nowMs)).toMatchObject({ lessonId: 'L-1' });
       expect(await redis.pttl(key('t-1'))).toBe(-1);
       expect(await redis.hgetall(key('lesson_teacher_L-1'))).toEqual({ 't-1': 'sid-t1-again' });
+    });
+
+    it('writes the alive hash back in state disconnect with the grace TTL when a connected session lapsed', async () => {
+      const connectedAtMs = Date.now() - PRESENCE_TTL_S * 1000;
+      await connect(teacher, connectedAtMs);
+      // The TTL ran out while no node refreshed the teacher.
+      await redis.del(key('alive:org_o-1_user_t-1'));
+      const nowMs = Date.now();
+      await store.settleExpiredSession({
+        teacher: teacher.identity,
+        nowMs,
+        graceS: GRACE_S,
+        leaseMs: 30_000,
+      });
+      expect(await redis.hgetall(key('alive:org_o-1_user_t-1'))).toEqual({
+        login_time: String(Math.floor(connectedAtMs / 1000)),
+        state: 'disconnect',
+      });
+      await expectTtl(redis, key('alive:org_o-1_user_t-1'), GRACE_S);
+      expect(await redis.exists(key('classroom:sockets:o-1:t-1'))).toBe(0);
+      expect(await sessionRecord()).toMatchObject({ state: 'disconnect', since_ms: nowMs });
+    });
+
+    it('removes the alive hash, live sockets, index entry and deadline at a logout, keeping the directory', async () => {
+      await connect(teacher, Date.now());
+      await store.logoutTeacher(teacher.identity);
+      expect((await redis.keys(`${prefix}*`)).map((name) => name.slice(prefix.length))).toEqual([
+        't-1',
+      ]);
+    });
+
+    it('keeps the continuity marker and the reconciliation lease under its own names', async () => {
+      const { mark } = await store.checkContinuity(null);
+      await store.checkContinuity(mark);
+      const marker = await redis.hgetall(key('classroom:continuity'));
+      expect(marker).toEqual({ generation: expect.any(String), beat: '2' });
+      expect(await redis.pttl(key('classroom:continuity'))).toBe(-1);
+      await store.claimReconciliation(mark, 5_000);
+      const [lease] = await redis.keys(`${prefix}classroom:reconcile:*`);
+      expect(lease?.slice(prefix.length)).toMatch(
+        new RegExp(`^classroom:reconcile:[0-9a-f]{40}:${marker.generation}$`),
+      );
+      await expectTtl(redis, lease as string, 5);
+    });
+  });
+
+  describe('continuity on a redis-server of its own', () => {
+    let server: RedisServerProcess;
+    let redis: Redis;
+    let store: RedisPresenceStore;
+
+    beforeAll(async () => {
+      server = await RedisServerProcess.start();
+      redis = quietClient(server.url);
+      store = new RedisPresenceStore(redis);
+    });
+    afterEach(() => redis.flushall());
+    afterAll(async () => {
+      redis.disconnect();
+      await server.stop();
+    });
+
+    it('counts a flush as a loss', async () => {
+      const { mark } = await store.checkContinuity(null);
+      await redis.flushdb();
+      expect(await store.checkContinuity(mark)).toMatchObject({ lost: true });
+    });
+
+    it('counts a beat that went back as a loss, as after a failover to a replica that lagged', async () => {
+      await store.checkContinuity(null);
+      const { mark } = await store.checkContinuity(null);
+      await redis.hset('classroom:continuity', 'beat', '1');
+      expect(await store.checkContinuity(mark)).toMatchObject({ lost: true });
+    });
+
+    it('counts another server as a loss, even one holding the same marker', async () => {
+      const { mark } = await store.checkContinuity(null);
+      const marker = await redis.hgetall('classroom:continuity');
+      const lost = once(redis, 'close');
+      await server.stop();
+      await lost;
+      await server.restart();
+      if (redis.status !== 'ready') await once(redis, 'ready');
+      await redis.hset(
+        'classroom:continuity',
+        'generation',
+        marker.generation ?? '',
+        'beat',
+        '100',
+      );
+      expect(await store.checkContinuity(mark)).toMatchObject({ lost: true });
     });
   });
 
@@ -175,17 +305,21 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       return students;
     }
 
+    const joinOn = (i: number, socket: SocketOf, lessonId: string, seatCount: number) =>
+      storeFor(i).joinLesson({
+        socket,
+        lessonId,
+        seatCount,
+        lessonTtlS: 60,
+        seats: initialSeatMap(seatCount),
+      });
+
     it('creates the seat map once when twenty first joiners race, never resetting a taken seat', async () => {
       const students = await connectStudents(20);
       const claims = await Promise.all(
         students.map(async (socket, i) => {
-          const store = storeFor(i);
-          await store.joinLesson({ socket, lessonId: 'L-race', seatCount: 20, lessonTtlS: 60 });
-          return store.claimSeat({
-            lessonId: 'L-race',
-            studentId: socket.identity.userId,
-            seatId: String(i + 1),
-          });
+          await joinOn(i, socket, 'L-race', 20);
+          return storeFor(i).claimSeat({ socket, lessonId: 'L-race', seatId: String(i + 1) });
         }),
       );
       expect(claims.every((claim) => claim.ok)).toBe(true);
@@ -195,16 +329,10 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
 
     it('gives a contested seat to exactly one of ten racing students', async () => {
       const students = await connectStudents(10);
-      for (const [i, socket] of students.entries()) {
-        await storeFor(i).joinLesson({ socket, lessonId: 'L-seat', seatCount: 3, lessonTtlS: 60 });
-      }
+      for (const [i, socket] of students.entries()) await joinOn(i, socket, 'L-seat', 3);
       const claims = await Promise.all(
         students.map((socket, i) =>
-          storeFor(i).claimSeat({
-            lessonId: 'L-seat',
-            studentId: socket.identity.userId,
-            seatId: '1',
-          }),
+          storeFor(i).claimSeat({ socket, lessonId: 'L-seat', seatId: '1' }),
         ),
       );
       const winners = students.filter((_, i) => claims[i]?.ok);
@@ -217,14 +345,9 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
 
     it('creates a seat map larger than one Lua unpack can carry', async () => {
       const [socket] = await connectStudents(1);
-      const { seats } = await storeFor(0).joinLesson({
-        socket: socket as SocketOf,
-        lessonId: 'L-hall',
-        seatCount: 9_000,
-        lessonTtlS: 60,
-      });
-      expect(Object.keys(seats)).toHaveLength(9_000);
-      expect(seats['9000']).toBe('');
+      const joined = await joinOn(0, socket as SocketOf, 'L-hall', 9_000);
+      expect(joined.kind === 'joined' && Object.keys(joined.seats)).toHaveLength(9_000);
+      expect(await (nodes[0] as Redis).hlen(`${prefix}lesson_seat_L-hall`)).toBe(9_000);
     });
 
     it('lets a Redis error that is not an outage through, to be answered internal', async () => {

@@ -12,7 +12,10 @@ import {
 import { expect } from 'vitest';
 import { VirtualClock } from '../../../sim/virtual-clock.js';
 import { InMemoryLessonRepository } from '../../../src/adapters/in-memory/in-memory-lesson-repository.js';
-import { InMemoryPresenceStore } from '../../../src/adapters/in-memory/in-memory-presence-store.js';
+import {
+  InMemoryPresenceStore,
+  type InMemoryStoreLink,
+} from '../../../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
 import { loggingNodeObserver } from '../../../src/adapters/pino/logging-node-observer.js';
@@ -102,15 +105,19 @@ export interface ObserverCall {
 
 export interface SharedState {
   readonly clock: VirtualClock;
-  readonly presence: InMemoryPresenceStore;
+  readonly store: InMemoryPresenceStore;
+  /** The nodes' way to the store, which a test can cut (`setUp(false)`). */
+  readonly presence: InMemoryStoreLink;
   readonly lessons: InMemoryLessonRepository;
 }
 
 function sharedState(): SharedState {
   const clock = new VirtualClock();
+  const store = new InMemoryPresenceStore(clock);
   return {
     clock,
-    presence: new InMemoryPresenceStore(clock),
+    store,
+    presence: store.link(),
     lessons: new InMemoryLessonRepository({
       lessons: LESSONS,
       quizzes: [{ id: 'quiz-1', lessonId: 'math', status: 'open' }],
@@ -160,7 +167,7 @@ export class Classroom {
       allowEio3: edgeSettings.allowEio3,
     });
     const namespace = ioServer.of(CLASSROOM_NAMESPACE);
-    const { clock, presence, lessons } = options.shared ?? sharedState();
+    const { clock, store, presence, lessons } = options.shared ?? sharedState();
     const notifier = new FaultyNotifier(new SocketIoNotifier(namespace));
     const logs: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'debug' }, lineCollector(logs));
@@ -170,7 +177,7 @@ export class Classroom {
       observer: loggingNodeObserver(logger),
       adapters: {
         clock,
-        presence: { store: presence, expiryFeed: new InMemorySessionExpiryFeed(presence) },
+        presence: { store: presence, expiryFeed: new InMemorySessionExpiryFeed(store) },
         lessons,
         notifier,
       },
@@ -204,6 +211,7 @@ export class Classroom {
       node,
       container,
       clock,
+      store,
       presence,
       lessons,
       notifier,

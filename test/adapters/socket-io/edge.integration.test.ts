@@ -255,7 +255,7 @@ describe('The edge', () => {
           await classroom.refusal({ query: { role: 'teacher', org_id: 'north', auth: 'bad' } }),
         ).toMatchObject({ message: 'unauthorized' });
       }
-      classroom.parts.presence.setAvailable(false);
+      classroom.parts.presence.setUp(false);
       const limited = await refusalOf(classroom.socket({ query: { role: 'janitor' } }));
       expect(limited).toEqual({
         message: 'rate_limited',
@@ -268,17 +268,17 @@ describe('The edge', () => {
       const { retry_after_s } = limited.data as { retry_after_s: number };
       expect(retry_after_s).toBeGreaterThanOrEqual(1);
       expect(retry_after_s).toBeLessThanOrEqual(60);
-      classroom.parts.presence.setAvailable(true);
+      classroom.parts.presence.setUp(true);
       await expect(classroom.connect(ADA)).rejects.toMatchObject({ message: 'rate_limited' });
     });
 
     it('does not count unavailable refusals, which are the service’s own trouble', async () => {
       await start({ handshakeFailuresPerIpPerMin: 2 });
-      classroom.parts.presence.setAvailable(false);
+      classroom.parts.presence.setUp(false);
       for (let refused = 0; refused < 3; refused += 1) {
         await expect(classroom.connect(ADA)).rejects.toMatchObject({ message: 'unavailable' });
       }
-      classroom.parts.presence.setAvailable(true);
+      classroom.parts.presence.setUp(true);
       await classroom.connect(ADA);
     });
 

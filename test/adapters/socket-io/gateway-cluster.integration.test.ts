@@ -24,10 +24,10 @@ describe.runIf(hasRedis)('Gateway across two nodes with the Redis adapter', () =
       return createAdapter(pub, sub, { key, requestsTimeout: 2_000 });
     };
     const first = await Classroom.start({ adapter: adapter() });
-    const { clock, presence, lessons } = first.parts;
+    const { clock, store, presence, lessons } = first.parts;
     const second = await Classroom.start({
       adapter: adapter(),
-      shared: { clock, presence, lessons },
+      shared: { clock, store, presence, lessons },
     });
     nodes = [first, second];
   });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { protocolKeys } from '../../support/protocol-keys.js';
 import { ack, Classroom, disconnection, type Transport } from './classroom-harness.js';
 
 const ALL_FREE = { '1': '', '2': '', '3': '', '4': '' };
@@ -55,7 +56,7 @@ describe.each<Transport>(['default', 'websocket'])(
       const gone = disconnection(ada.socket);
       await classroom.parts.gateway.close();
       expect(await gone).toBe('transport close');
-      expect(classroom.parts.presence.dump()['alive:org_north_user_t-ada']).toMatchObject({
+      expect(protocolKeys(classroom.parts.store)['alive:org_north_user_t-ada']).toMatchObject({
         state: 'disconnect',
       });
       expect(classroom.parts.node.presenceSockets()).toEqual([]);
@@ -128,7 +129,9 @@ describe.each<Transport>(['default', 'websocket'])(
         await classroom.leave(ada);
         await linus.settle();
         expect(linus.events('teacher_disconnect')).toEqual([]);
-        expect(classroom.parts.presence.dump()).not.toHaveProperty('alive:org_north_user_t-ada');
+        expect(protocolKeys(classroom.parts.store)).not.toHaveProperty(
+          'alive:org_north_user_t-ada',
+        );
       },
     );
 

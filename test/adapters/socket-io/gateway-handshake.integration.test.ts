@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../../src/adapters/jwt/sign-access-token.js';
 import { SOCKET_PATH } from '../../../src/adapters/socket-io/socket-server.js';
+import { protocolKeys } from '../../support/protocol-keys.js';
 import { ack, Classroom, type Identity, SECRET } from './classroom-harness.js';
 
 const ADA: Identity = { sub: 't-ada', org: 'north', role: 'teacher' };
@@ -177,7 +178,7 @@ describe('Gateway handshake', () => {
       expect(await refusal({ role: 'teacher', org_id: 'south', auth })).toMatchObject({
         message: 'forbidden',
       });
-      expect(classroom.parts.presence.dump()).toEqual({});
+      expect(protocolKeys(classroom.parts.store)).toEqual({});
     });
 
     it('before the cooldown', async () => {
@@ -215,7 +216,7 @@ describe('Gateway handshake', () => {
 
   describe('refuses with unavailable', () => {
     it('while the presence store cannot be reached, and admits again once it can', async () => {
-      classroom.parts.presence.setAvailable(false);
+      classroom.parts.presence.setUp(false);
       await expect(classroom.connect(ADA)).rejects.toEqual(
         expect.objectContaining({
           message: 'unavailable',
@@ -223,7 +224,7 @@ describe('Gateway handshake', () => {
         }),
       );
       await expect(classroom.connect(SAM)).rejects.toMatchObject({ message: 'unavailable' });
-      classroom.parts.presence.setAvailable(true);
+      classroom.parts.presence.setUp(true);
       await classroom.connect(ADA);
     });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
+import { protocolKeys } from '../../support/protocol-keys.js';
 import {
   ack,
   Classroom,
@@ -172,7 +173,7 @@ describe('Gateway requests', () => {
       });
       await ada.settle();
       expect(ada.events('set_student_name')).toEqual([]);
-      expect(classroom.parts.presence.dump().lesson_seat_math).toEqual({
+      expect(protocolKeys(classroom.parts.store).lesson_seat_math).toEqual({
         '1': '',
         '2': '',
         '3': '',

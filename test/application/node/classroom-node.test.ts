@@ -4,6 +4,7 @@ import type { SocketOf } from '../../../src/application/ports/presence-store.js'
 import { DEFAULT_TIMINGS } from '../../../src/application/settings.js';
 import { domainError } from '../../../src/domain/errors.js';
 import { fail, ok } from '../../../src/domain/result.js';
+import { protocolKeys } from '../../support/protocol-keys.js';
 import {
   ADA,
   aliveKey,
@@ -146,7 +147,7 @@ describe('ClassroomNode', () => {
       const gone = c.disconnect(ada);
       await Promise.all([logout, gone]);
       expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
-      expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
+      expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
     });
 
     it('stop refreshing a socket at once, before its turn comes', async () => {
@@ -162,7 +163,7 @@ describe('ClassroomNode', () => {
       const { failures, observer } = recorder();
       const c = classroom({ observer });
       const ada = await c.connect('ada', ADA);
-      c.presence.setAvailable(false);
+      c.presence.setUp(false);
       await expect(c.disconnect(ada)).resolves.toBeUndefined();
       expect(failures.map(({ what }) => what)).toEqual(['DisconnectClient']);
     });
@@ -174,7 +175,7 @@ describe('ClassroomNode', () => {
       await c.node.start();
       await c.connect('ada', ADA);
       await c.scheduler.advance(5 * PRESENCE_TTL_MS);
-      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
     });
 
     it('refresh only sockets that are neither logged out nor gone', async () => {
@@ -211,7 +212,7 @@ describe('ClassroomNode', () => {
       });
       await c.node.start();
       await c.scheduler.advance(PRESENCE_TTL_MS + 10_000);
-      expect(c.presence.dump()).not.toHaveProperty([aliveKey(ADA)]);
+      expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
       expect(await c.presence.nextDueAtMs()).toBeNull();
     });
 
@@ -272,7 +273,7 @@ describe('ClassroomNode', () => {
       expect(c.heard()).toEqual([
         ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'token_expired' }],
       ]);
-      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
     });
 
     it('warns at once when less than 30 s are left', async () => {
@@ -290,12 +291,12 @@ describe('ClassroomNode', () => {
       const { socket } = await connectedFor(c, 60);
       await c.scheduler.advance(50_000);
       c.heard();
-      const before = c.presence.dump();
+      const before = protocolKeys(c.store);
       const fresh = await token(ADA, { ttlS: 600, nowMs: c.clock.nowMs() });
       const answer = await send(c, socket, { name: 'refresh_token', token: fresh });
       const newExpS = Math.floor(c.clock.nowMs() / 1000) + 600;
       expect(answer).toEqual({ ok: true, value: { exp: newExpS } });
-      expect(c.presence.dump()).toEqual(before);
+      expect(protocolKeys(c.store)).toEqual(before);
       await c.scheduler.advance(60_000);
       expect(c.heard()).toEqual([]);
       expect(c.node.holds('ada')).toBe(true);
@@ -335,7 +336,7 @@ describe('ClassroomNode', () => {
       const gone = c.disconnect(ada);
       await c.node.close();
       await gone;
-      expect(c.presence.dump()[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
       const fields = { role: 'teacher', orgId: ORG, token: await token(GRACE) };
       expect(await c.handshake('grace', fields)).toMatchObject({
         ok: false,

@@ -2,19 +2,18 @@ import type { Clock } from '../../application/ports/clock.js';
 import { SortedSet } from './sorted-set.js';
 
 /**
- * Named values with Redis TTL semantics driven by a clock: a key is gone once `clock.nowMs()`
- * reaches its expiry. Expired keys are removed by `purge()`, which callers run before every
- * operation, and each removal is reported to `onExpired` like a Redis `expired` notification
- * (deletions are not reported). Expiry times live in a sorted set, so a purge costs O(log n) per
- * expired key however many keys are alive.
+ * Values that lapse on a clock: an entry is gone once `clock.nowMs()` reaches its expiry. Lapsed
+ * entries are removed by `purge()`, which the store runs before every operation, and each removal
+ * is reported to `onExpired` (deletions are not). Expiry times live in a sorted set, so a purge
+ * costs O(log n) per lapsed entry however many entries are alive.
  */
-export class Keyspace<V> {
+export class ExpiringMap<V> {
   private readonly values = new Map<string, V>();
   private readonly expiries = new SortedSet();
 
   constructor(
     private readonly clock: Clock,
-    private readonly onExpired: (key: string, value: V) => void,
+    private readonly onExpired: (key: string, value: V) => void = () => {},
   ) {}
 
   purge(): void {
@@ -33,7 +32,7 @@ export class Keyspace<V> {
     return this.values.has(key);
   }
 
-  /** Stores a value and keeps the key's TTL, like HSET on an existing hash. */
+  /** Stores a value, keeping the entry's expiry (none for a new entry). */
   put(key: string, value: V): void {
     this.values.set(key, value);
   }
@@ -43,20 +42,20 @@ export class Keyspace<V> {
     this.expiries.delete(key);
   }
 
-  /** EXPIRE: no-op on a missing key; a non-positive TTL deletes the key, as in Redis. */
-  expire(key: string, ttlS: number): void {
+  /** The entry lapses `ttlMs` from now; a no-op on a missing entry, a deletion when not positive. */
+  expire(key: string, ttlMs: number): void {
     if (!this.values.has(key)) return;
-    if (ttlS <= 0) this.delete(key);
-    else this.expiries.set(key, this.clock.nowMs() + ttlS * 1000);
+    if (ttlMs <= 0) this.delete(key);
+    else this.expiries.set(key, this.clock.nowMs() + ttlMs);
   }
 
-  /** PERSIST: the key no longer expires. */
+  /** The entry no longer lapses. */
   persist(key: string): void {
     this.expiries.delete(key);
   }
 
-  /** PTTL: milliseconds left, or null for a key without TTL (or a missing one). */
-  pttlMs(key: string): number | null {
+  /** Milliseconds left, or null for an entry that never lapses (or a missing one). */
+  remainingMs(key: string): number | null {
     const expiresAtMs = this.expiries.score(key);
     return expiresAtMs === undefined ? null : expiresAtMs - this.clock.nowMs();
   }
