@@ -160,8 +160,9 @@ export class SimNode {
         },
         refreshPresence: (real) => ({
           execute: async (teachers) => {
-            await real.execute(teachers);
+            const refreshed = await real.execute(teachers);
             shared.onRefresh(teachers.map(({ socket }) => socket.sid));
+            return refreshed;
           },
         }),
       },

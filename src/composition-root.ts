@@ -37,7 +37,9 @@ import { ConnectClient } from './application/use-cases/connect-client.js';
 import { DisconnectClient } from './application/use-cases/disconnect-client.js';
 import { EndExpiredSession } from './application/use-cases/end-expired-session.js';
 import { ForceLogout } from './application/use-cases/force-logout.js';
+import { GetPresence } from './application/use-cases/get-presence.js';
 import { GetPresenceHistory } from './application/use-cases/get-presence-history.js';
+import { HealStore } from './application/use-cases/heal-store.js';
 import { JoinLesson } from './application/use-cases/join-lesson.js';
 import { Logout } from './application/use-cases/logout.js';
 import { RefreshPresence } from './application/use-cases/refresh-presence.js';
@@ -129,6 +131,8 @@ const TOKENS: { readonly [K in keyof Services]: symbol } = {
   refreshPresence: Symbol('refreshPresence'),
   refreshToken: Symbol('refreshToken'),
   getPresenceHistory: Symbol('getPresenceHistory'),
+  healStore: Symbol('healStore'),
+  getPresence: Symbol('getPresence'),
   node: Symbol('node'),
 };
 
@@ -136,6 +140,8 @@ const DEFAULT_SWEEP_INTERVAL_S = 5;
 const DEFAULT_SWEEP_BATCH_SIZE = 100;
 const DEFAULT_RATE_LIMIT: RateLimit = { perS: 20, burst: 40 };
 const DEFAULT_PRESENCE_LOG_DAYS = 30;
+/** The name a node without one signs its presence history with. */
+const DEFAULT_NODE_NAME = 'local';
 const DAY_MS = 86_400_000;
 
 export function resolve<K extends keyof Services>(services: BuiltNode, key: K): Services[K] {
@@ -161,7 +167,8 @@ export function buildNode(options: NodeOptions): BuiltNode {
     ids: () => new RandomIdSource(),
     scheduler: () => new SystemScheduler(),
     presence: () => {
-      const store = new InMemoryPresenceStore(get('clock'));
+      // Born with the demo school: an empty store at start has lost nothing to reconcile.
+      const store = new InMemoryPresenceStore(get('clock'), { bornWithItsDatabase: true });
       const expiryFeed = new InMemorySessionExpiryFeed(store, {
         scheduler: get('scheduler'),
         tickMs: EMBEDDED_EXPIRY_TICK_MS,
@@ -180,6 +187,8 @@ export function buildNode(options: NodeOptions): BuiltNode {
     notifier: get('notifier'),
     clock: get('clock'),
     timings,
+    presenceLog: get('presenceLog'),
+    nodeName: options.nodeName ?? DEFAULT_NODE_NAME,
   });
   const useCases: { readonly [K in keyof NodeUseCases]: () => NodeUseCases[K] } = {
     connectClient: () =>
@@ -206,6 +215,9 @@ export function buildNode(options: NodeOptions): BuiltNode {
     refreshPresence: () => new RefreshPresence(core()),
     refreshToken: () => new RefreshToken({ tokens: get('tokens') }),
     getPresenceHistory: () => new GetPresenceHistory({ presenceLog: get('presenceLog') }),
+    healStore: () =>
+      new HealStore({ ...core(), lessons: get('lessons'), cooldowns: get('cooldowns') }),
+    getPresence: () => new GetPresence({ presence: get('presence').store }),
   };
 
   const given: Partial<Adapters> = options.adapters ?? {};
@@ -238,6 +250,8 @@ export function buildNode(options: NodeOptions): BuiltNode {
             refreshPresence: get('refreshPresence'),
             refreshToken: get('refreshToken'),
             getPresenceHistory: get('getPresenceHistory'),
+            healStore: get('healStore'),
+            getPresence: get('getPresence'),
           },
           presence: get('presence').store,
           presenceLog: get('presenceLog'),

@@ -150,8 +150,11 @@ describe('buildNode', () => {
       sid: 'sid-1',
       handshake: { role: 'teacher', orgId: 'demo-org', token: await teacherToken('t-ada') },
     });
+    // Nobody refreshed it: the first sweep starts its grace period, a later one ends it.
     clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000);
+    expect(await resolve(services, 'sweepOverdueSessions').execute()).toBe(0);
+    clock.advance(DEFAULT_TIMINGS.disconnectGraceS * 1000);
     expect(await resolve(services, 'sweepOverdueSessions').execute()).toBe(1);
-    expect(ended).toEqual(['t-ada']);
+    expect(ended).toEqual(['t-ada', 't-ada']);
   });
 });

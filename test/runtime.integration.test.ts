@@ -6,10 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../sim/virtual-clock.js';
 import { DEMO } from '../src/adapters/in-memory/demo-data.js';
 import { InMemoryLessonRepository } from '../src/adapters/in-memory/in-memory-lesson-repository.js';
-import {
-  InMemoryPresenceStore,
-  type InMemoryStoreLink,
-} from '../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemoryPresenceStore } from '../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../src/adapters/jwt/sign-access-token.js';
 import { SystemClock } from '../src/adapters/system/system-clock.js';
@@ -167,8 +164,8 @@ describe('startService in embedded mode', () => {
     const teacher = await connectAs(service, config, { sub: 't-ada', role: 'teacher' });
     await joinMath(teacher, 't-ada', 'teacher');
     await service.close();
-    const presence = resolve(service.container, 'presence').store as InMemoryStoreLink;
-    expect(protocolKeys(presence.store)['alive:org_demo-org_user_t-ada']).toMatchObject({
+    const presence = resolve(service.container, 'presence').store as InMemoryPresenceStore;
+    expect(protocolKeys(presence)['alive:org_demo-org_user_t-ada']).toMatchObject({
       state: 'disconnect',
     });
   });

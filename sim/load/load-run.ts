@@ -213,7 +213,10 @@ class LoadRun {
   async connectEveryone(): Promise<{ connects: number; ms: number }> {
     const { connectConcurrency } = this.options;
     const startedAt = performance.now();
-    await forEachLimited(this.managers, connectConcurrency, (manager) => manager.client.connect());
+    await forEachLimited(this.managers, connectConcurrency, async (manager) => {
+      if (await manager.client.connect())
+        this.ledger.expect(manager.key, 'presence_state', SNAPSHOT);
+    });
     await forEachLimited(this.classrooms, connectConcurrency, async (room) => {
       if (!(await room.teacher.client.connect())) return;
       this.expectAtManagers('teacher_connect', room.teacher);
@@ -488,6 +491,9 @@ class LoadRun {
   }
 }
 
+/** What the ledger keeps of a manager's `presence_state`: that it came, not what it said. */
+const SNAPSHOT = 'a snapshot';
+
 /** Every user with a client of its own and a signed token, dealt to the nodes in turn. */
 async function castActors(
   options: LoadOptions,
@@ -520,7 +526,9 @@ async function castActors(
       connectTimeoutMs: options.ackTimeoutMs,
       ackTimeoutMs: options.ackTimeoutMs,
       stats,
-      onEvent: (event, payload) => ledger.receive(key, event, payload),
+      // A snapshot's content depends on who else is online; that exactly one came is what counts.
+      onEvent: (event, payload) =>
+        ledger.receive(key, event, event === 'presence_state' ? SNAPSHOT : payload),
       ...(transports === undefined ? {} : { transports }),
     });
     return { key, member, client };

@@ -132,6 +132,8 @@ export function classroom(
     }
     if (result.value.epoch !== null) epochs.set(sid, result.value.epoch);
     node.connected(sid);
+    // What connecting sets off (a manager's snapshot) has arrived before the test goes on.
+    await node.idle();
     return result;
   }
 

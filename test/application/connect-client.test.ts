@@ -152,6 +152,7 @@ describe('ConnectClient', () => {
       await c.connect('linus', LINUS);
       await c.connect('other-admin', OTHER_ADMIN);
       const nowMs = c.clock.nowMs();
+      c.heard();
       const result = await c.handshake('ada', { ...ADA, token: await token(ADA, { nowMs }) });
       expect(result).toEqual({
         ok: true,

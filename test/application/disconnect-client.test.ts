@@ -21,7 +21,7 @@ function decide(c: Classroom, socket: SocketOf, loggedOut = false) {
 }
 
 const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
-const NOTHING = { lessonId: null, deadlineMs: null };
+const NOTHING = { lessonId: null, deadlineMs: null, unknownToStore: false };
 
 describe('DisconnectClient', () => {
   it('starts the grace period of a TeacherApp, tells its managers and tracks the lesson', async () => {
@@ -30,7 +30,11 @@ describe('DisconnectClient', () => {
     const ada = await c.joined('ada', ADA, MATH);
     c.heard();
     const nowMs = c.clock.nowMs();
-    expect(await decide(c, ada)).toEqual({ lessonId: MATH, deadlineMs: nowMs + GRACE_MS });
+    expect(await decide(c, ada)).toEqual({
+      lessonId: MATH,
+      deadlineMs: nowMs + GRACE_MS,
+      unknownToStore: false,
+    });
     expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
     expect(await c.presence.nextDueAtMs()).toBe(nowMs + GRACE_MS);
     expect(c.heard()).toEqual([
@@ -56,6 +60,7 @@ describe('DisconnectClient', () => {
     expect(await decide(c, await c.connect('ada', ADA))).toEqual({
       lessonId: null,
       deadlineMs: nowMs + GRACE_MS,
+      unknownToStore: false,
     });
     expect(c.analytics.events).toEqual([]);
   });
@@ -89,7 +94,7 @@ describe('DisconnectClient', () => {
   it('tracks a student leaving a lesson and keeps its directory entry for the lesson TTL', async () => {
     const c = classroom();
     const s1 = await c.joined('s1', student(1), MATH);
-    expect(await decide(c, s1)).toEqual({ lessonId: MATH, deadlineMs: null });
+    expect(await decide(c, s1)).toEqual({ ...NOTHING, lessonId: MATH });
     expect(c.analytics.events.map(({ name, client }) => [name, client])).toEqual([
       ['disconnect', 'student_web'],
     ]);
@@ -102,6 +107,7 @@ describe('DisconnectClient', () => {
   it('lets a ManagerWeb go without a trace', async () => {
     const c = classroom();
     const manager = await c.connect('linus', LINUS);
+    c.heard();
     expect(await decide(c, manager)).toEqual(NOTHING);
     expect(protocolKeys(c.store)).toEqual({});
     expect(c.heard()).toEqual([]);
@@ -112,5 +118,44 @@ describe('DisconnectClient', () => {
     const ada = await c.connect('ada', ADA);
     c.presence.setUp(false);
     await expect(decide(c, ada)).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+});
+
+describe('DisconnectClient and the presence history', () => {
+  const historyOf = (c: Classroom) =>
+    c
+      .use('presenceLog')
+      .history({ orgId: ORG, userId: ADA.userId, limit: 10 })
+      .then((records) => records.map(({ kind, reason }) => [kind, reason]));
+
+  it('records the last socket’s disconnect with Socket.IO’s reason', async () => {
+    const c = classroom();
+    await decide(c, await c.connect('ada', ADA));
+    expect(await historyOf(c)).toEqual([
+      ['disconnect', 'transport close'],
+      ['connect', 'new_session'],
+    ]);
+  });
+
+  it('records an older device leaving as replaced, and keeps the teacher online', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const phone = await c.connect('ada-phone', ADA);
+    await c.connect('ada-laptop', ADA);
+    c.heard();
+    expect(await decide(c, phone)).toEqual(NOTHING);
+    expect(await historyOf(c)).toEqual([
+      ['disconnect', 'replaced'],
+      ['connect', 'new_session'],
+    ]);
+    expect(c.heard()).toEqual([]);
+    expect(await c.presence.isTeacherOnline(ADA)).toBe(true);
+  });
+
+  it('says so when the store does not know a socket that should be live', async () => {
+    const c = classroom();
+    const ada = await c.connect('ada', ADA);
+    c.store.restartEmpty();
+    expect(await decide(c, ada)).toEqual({ ...NOTHING, unknownToStore: true });
   });
 });

@@ -108,8 +108,11 @@ describe('EndExpiredSession and SweepOverdueSessions', () => {
     // Nobody refreshed it: its grace period starts first (node_lost), then the session ends.
     expect(await c.use('endExpiredSession').execute(GRACE)).toEqual({
       ok: true,
-      value: { ended: false },
+      value: { ended: false, graceUntilMs: c.clock.nowMs() + GRACE_MS },
     });
+    expect(c.heard()).toEqual([
+      ['linus', 'teacher_disconnect', { user_id: 't-grace', reason: 'node_lost' }],
+    ]);
     c.clock.advance(GRACE_MS);
     expect(await c.use('endExpiredSession').execute(GRACE)).toEqual({
       ok: true,

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
-import { epochAt } from '../../src/domain/session.js';
 import { protocolKeys } from '../support/protocol-keys.js';
-import { ADA, aliveKey, classroom, LINUS, MATH } from './classroom.js';
+import { ADA, aliveKey, classroom, LINUS, MATH, ORG } from './classroom.js';
 
 const TTL_MS = DEFAULT_TIMINGS.presenceTtlS * 1000;
 const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
@@ -47,20 +46,32 @@ describe('RefreshPresence', () => {
     expect(await c.presence.nextDueAtMs()).toBeNull();
   });
 
-  it('registers a connected teacher again, with its connect’s epoch, after the store restarted empty, and tells its managers', async () => {
+  it('connects again a socket whose session went into its grace period while its node was cut off, and tells its managers', async () => {
     const c = classroom();
     await c.connect('linus', LINUS);
-    const connectedAtMs = c.clock.nowMs();
     const ada = c.teacherPresence(await c.joined('ada', ADA, MATH));
-    c.clock.advance(5_000);
-    c.store.restartEmpty();
+    c.clock.advance(TTL_MS);
+    // Another node starts the grace period: nobody refreshed Ada within the TTL.
+    await c.use('endExpiredSession').execute(ADA);
     c.heard();
-    await c.use('refreshPresence').execute([ada]);
+    expect(await c.use('refreshPresence').execute([ada])).toEqual({ ended: [] });
     expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
-    expect(protocolKeys(c.store)).toEqual({
-      [aliveKey(ADA)]: { login_time: String(epochAt(connectedAtMs)), state: 'connect' },
-      't-ada': '{"sid":"ada","client_id":"t-ada","role":"teacher","org_id":"demo-org"}',
-    });
-    expect(await c.presence.nextDueAtMs()).toBe(c.clock.nowMs() + TTL_MS);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    const history = await c.use('presenceLog').history({ orgId: ORG, userId: 't-ada', limit: 5 });
+    expect(history.map(({ kind, reason }) => [kind, reason])).toEqual([
+      ['connect', 'reconnect'],
+      ['disconnect', 'node_lost'],
+      ['connect', 'new_session'],
+    ]);
+  });
+
+  it('gives back the sockets of a teacher who has no session any more, so that they stop', async () => {
+    const c = classroom();
+    const phone = await c.connect('ada-phone', ADA);
+    const laptop = c.teacherPresence(await c.connect('ada-laptop', ADA));
+    // Logged out from the phone: every device of the teacher is.
+    await c.use('logout').execute({ socket: phone, userId: ADA.userId, orgId: ORG });
+    expect(await c.use('refreshPresence').execute([laptop])).toEqual({ ended: ['ada-laptop'] });
+    expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
   });
 });

@@ -57,7 +57,14 @@ const LESSONS: readonly Lesson[] = [
     status: 'scheduled',
   },
   // Another org's lesson: asking for it must look exactly like asking for nothing.
-  { id: 'X1', orgId: 'o2', teacherId: 'tx', title: null, seatCount: SEAT_COUNT, status: 'active' },
+  {
+    id: 'X1',
+    orgId: 'o2',
+    teacherId: 'tx',
+    title: null,
+    seatCount: SEAT_COUNT,
+    status: 'scheduled',
+  },
 ];
 const TIMINGS: Timings = {
   presenceTtlS: 60,
@@ -402,6 +409,9 @@ const commands = [
 
 async function setUp(): Promise<{ model: Model; real: School }> {
   const real = new School();
+  // The node's first look at the store, which holds no mark yet: a fresh store counts as one that
+  // lost its data, and nothing of the school is in it to lose.
+  await real.use('healStore').execute([]);
   await real.node.start();
   await real.handshake(MANAGER, { userId: 'm1', orgId: ORG, role: 'admin' }, 'manager');
   for (const s of STUDENTS) {

@@ -38,6 +38,7 @@ describe('runLoad against an embedded node on the demo lessons', () => {
     expect(report.delivery).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0 });
     expect(Object.keys(report.delivery.byEvent).sort()).toEqual([
       'logout',
+      'presence_state',
       'set_student_name',
       'teacher_connect',
       'teacher_disconnect',

@@ -149,7 +149,16 @@ export class InMemoryPresenceStore implements PresenceStore {
   private marked = false;
   private expired: TeacherRef[] = [];
 
-  constructor(private readonly clock: Clock) {
+  /**
+   * `bornWithItsDatabase`: the store starts together with the data it would be reconciled from
+   * (the embedded mode, the simulator), so it has lost nothing and starts marked. Otherwise its
+   * first look counts as a loss, as a Redis found empty does.
+   */
+  constructor(
+    private readonly clock: Clock,
+    options: { readonly bornWithItsDatabase?: boolean } = {},
+  ) {
+    this.marked = options.bornWithItsDatabase ?? false;
     this.alive = new ExpiringMap(clock, (_key, teacher) => this.expired.push(teacher));
     this.directory = new ExpiringMap(clock);
     this.seatMaps = new ExpiringMap(clock);

@@ -71,6 +71,7 @@ export const EVENT_SCHEMAS = {
     student_id: id,
   }),
   refresh_token: payload({ auth: z.string().min(1, 'must be an access token') }),
+  get_presence: payload({}),
   get_presence_history: payload({
     user_id: id,
     limit: z
@@ -148,6 +149,7 @@ const READERS: ReadonlyMap<string, RequestReader> = new Map([
       seatId: payload.seat_id,
     })),
   ],
+  ['get_presence', reader(EVENT_SCHEMAS.get_presence, () => ({ name: 'get_presence' }))],
   [
     'get_presence_history',
     reader(EVENT_SCHEMAS.get_presence_history, (payload) => ({

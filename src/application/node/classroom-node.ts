@@ -6,7 +6,12 @@ import type { SessionEpoch } from '../../domain/session.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { PresenceLog } from '../ports/presence-log.js';
-import type { PresenceStore, SocketOf, TeacherPresence } from '../ports/presence-store.js';
+import type {
+  HeldSocketState,
+  PresenceStore,
+  SocketOf,
+  TeacherPresence,
+} from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Scheduler } from '../ports/scheduler.js';
 import type { SessionExpiryFeed } from '../ports/session-expiry-feed.js';
@@ -22,15 +27,19 @@ import type {
 } from '../use-cases/disconnect-client.js';
 import type { EndExpiredSession } from '../use-cases/end-expired-session.js';
 import type { ForceLogout, ForceLogoutCommand } from '../use-cases/force-logout.js';
+import type { GetPresence } from '../use-cases/get-presence.js';
 import type {
   GetPresenceHistory,
   GetPresenceHistoryCommand,
 } from '../use-cases/get-presence-history.js';
+import type { HealStore } from '../use-cases/heal-store.js';
 import type { JoinLesson, JoinLessonCommand } from '../use-cases/join-lesson.js';
 import type { Logout, LogoutCommand } from '../use-cases/logout.js';
+import type { RefreshPresence } from '../use-cases/refresh-presence.js';
 import type { RefreshToken, RefreshTokenCommand } from '../use-cases/refresh-token.js';
 import type { SetStudentName, SetStudentNameCommand } from '../use-cases/set-student-name.js';
 import { Background } from './background.js';
+import { DisconnectReplays } from './disconnect-replays.js';
 import { DueHeap } from './due-heap.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import { type RateLimit, TokenBucket } from './token-bucket.js';
@@ -53,6 +62,7 @@ export type ClientRequest =
       readonly seatId: string;
     }
   | { readonly name: 'refresh_token'; readonly token: string }
+  | { readonly name: 'get_presence' }
   | {
       readonly name: 'get_presence_history';
       readonly userId: Id;
@@ -80,7 +90,9 @@ export interface NodeUseCases {
   readonly getPresenceHistory: UseCase<GetPresenceHistoryCommand, AnswerOf<GetPresenceHistory>>;
   readonly endExpiredSession: UseCase<TeacherRef, AnswerOf<EndExpiredSession>>;
   readonly sweepOverdueSessions: UseCase<void, number>;
-  readonly refreshPresence: UseCase<readonly TeacherPresence[], void>;
+  readonly refreshPresence: UseCase<readonly TeacherPresence[], AnswerOf<RefreshPresence>>;
+  readonly healStore: UseCase<readonly HeldSocketState[], AnswerOf<HealStore>>;
+  readonly getPresence: UseCase<SocketOf, AnswerOf<GetPresence>>;
 }
 
 export interface NodeSettings {
@@ -95,6 +107,10 @@ export interface NodeSettings {
 
 /** How often the presence history is pruned of records past their retention. */
 const PRESENCE_LOG_PRUNE_EVERY_MS = 3_600_000;
+/** Disconnects kept to replay while the store is away, at most (the oldest go first). */
+const MAX_DISCONNECT_REPLAYS = 10_000;
+/** How often kept disconnects are tried again while the store is away. */
+const DISCONNECT_REPLAY_EVERY_MS = 1_000;
 
 /** What an adapter hears from a node that is otherwise silent (the core does not log). */
 export interface NodeObserver {
@@ -129,6 +145,8 @@ interface HeldSocket {
   readonly socket: SocketOf;
   /** The session epoch a TeacherApp's connect started; null for other clients. */
   readonly epoch: SessionEpoch | null;
+  /** The lesson it joined last, or was put back into on a reconnect: what a store loss restores. */
+  lessonId: Id | null;
   /** After `logout`: presence is no longer refreshed, and the disconnect writes nothing. */
   loggedOut: boolean;
   /** The transport let the socket go; its disconnect waits in the queue behind its requests. */
@@ -180,6 +198,9 @@ export class ClassroomNode {
   /** Token notices and expiries of the held sockets, earliest first, served by one timer. */
   private readonly tokenTimers = new DueHeap();
   private tokenTimer: { readonly atMs: number; readonly cancel: () => void } | null = null;
+  /** TeacherApp disconnects the store could not take yet (PROTOCOL §6a.4). */
+  private readonly replays = new DisconnectReplays(MAX_DISCONNECT_REPLAYS);
+  private replayArmed = false;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly deps: NodeDeps) {
@@ -197,12 +218,16 @@ export class ClassroomNode {
   async start(): Promise<void> {
     const { useCases, settings } = this.deps;
     await this.deps.expiryFeed.start((teacher) => {
-      void this.background.run('end an expired session', () =>
-        useCases.endExpiredSession.execute(teacher),
-      );
+      void this.background.run('end an expired session', async () => {
+        const result = await useCases.endExpiredSession.execute(teacher);
+        // A session whose node was lost starts its grace period here: arm for its end.
+        if (result.ok && !result.value.ended && result.value.graceUntilMs !== undefined) {
+          this.sweeps.deadlineSet(result.value.graceUntilMs);
+        }
+      });
     });
     this.background.every('refresh presence', settings.presenceRefreshMs, () =>
-      useCases.refreshPresence.execute(this.presenceSockets()),
+      this.keepPresence(),
     );
     this.background.every('prune the presence history', PRESENCE_LOG_PRUNE_EVERY_MS, () =>
       this.deps.presenceLog.prune(this.deps.clock.nowMs() - settings.presenceLogRetentionMs),
@@ -232,10 +257,11 @@ export class ClassroomNode {
           return fail(unavailable());
         }
         if (result.ok) {
-          const { socket, epoch, tokenExpiresAtS } = result.value;
+          const { socket, epoch, tokenExpiresAtS, lessonId } = result.value;
           const held: HeldSocket = {
             socket,
             epoch,
+            lessonId,
             loggedOut: false,
             gone: false,
             tokenExpiresAtMs: tokenExpiresAtS * 1000,
@@ -257,7 +283,25 @@ export class ClassroomNode {
    */
   connected(sid: string): void {
     const held = this.held.get(sid);
-    if (held !== undefined && !held.gone) this.watchToken(held);
+    if (held === undefined || held.gone) return;
+    this.watchToken(held);
+    if (held.socket.identity.kind === 'manager_web') {
+      // In the socket's queue, so that the snapshot comes before the answer to any request it
+      // sent right away; events emitted meanwhile reached it already (it joined its org's room
+      // while admitted) and the snapshot, read after them, already holds them.
+      void this.enqueue(held, () => this.sendSnapshot(held));
+    }
+  }
+
+  private async sendSnapshot(held: HeldSocket): Promise<void> {
+    const state = await this.guard('send the presence snapshot', held, () =>
+      this.deps.useCases.getPresence.execute(held.socket),
+    );
+    if (!state.ok || held.gone) return;
+    await this.deps.notifier.emit(
+      { kind: 'socket', sid: held.socket.sid },
+      { name: 'presence_state', payload: state.value },
+    );
   }
 
   /**
@@ -291,18 +335,116 @@ export class ClassroomNode {
     held.gone = true;
     return this.enqueue(held, async () => {
       this.held.delete(sid);
+      await this.deps.notifier.leaveAll(sid).catch(ignore);
+      // The transport says the server closed it; the node knows why.
+      const why = held.expired ? 'token_expired' : reason;
       await this.guard('DisconnectClient', held, async () => {
-        await this.deps.notifier.leaveAll(sid);
-        const decision = await this.deps.useCases.disconnectClient.execute({
-          socket: held.socket,
-          loggedOut: held.loggedOut,
-          // The transport says the server closed it; the node knows why.
-          reason: held.expired ? 'token_expired' : reason,
-        });
-        if (decision.deadlineMs !== null) this.sweeps.deadlineSet(decision.deadlineMs);
+        try {
+          const decision = await this.deps.useCases.disconnectClient.execute({
+            socket: held.socket,
+            loggedOut: held.loggedOut,
+            reason: why,
+          });
+          this.decided(decision);
+        } catch (error) {
+          if (!(error instanceof DependencyUnavailableError)) throw error;
+          if (held.epoch !== null && !held.loggedOut) {
+            await this.keepForReplay(held.socket, why);
+          }
+          throw error;
+        }
         return null;
       });
     });
+  }
+
+  /** Acts on what a disconnect decided: the deadline timer, and a look at the store if it forgot. */
+  private decided(decision: DisconnectDecision): void {
+    if (decision.deadlineMs !== null) this.sweeps.deadlineSet(decision.deadlineMs);
+    // A teacher the store should know but does not: it may have lost its data. Looking now
+    // rather than at the next refresh puts this node's sockets back a refresh sooner.
+    if (decision.unknownToStore) void this.background.run('heal the store', () => this.heal());
+  }
+
+  /**
+   * A TeacherApp disconnect the store could not take (its link is down): the managers on this
+   * node hear of it at once — unless this node holds another socket of the teacher, which still
+   * keeps it online — and it is written, in order, once the store answers (PROTOCOL §6a.4).
+   */
+  private async keepForReplay(socket: SocketOf, reason: string): Promise<void> {
+    const { identity } = socket;
+    this.replays.add({ socket, reason, atMs: this.deps.clock.nowMs() });
+    const stillHere = [...this.held.values()].some(
+      (other) =>
+        other.epoch !== null &&
+        !other.gone &&
+        !other.loggedOut &&
+        other.socket.identity.orgId === identity.orgId &&
+        other.socket.identity.userId === identity.userId,
+    );
+    if (!stillHere) {
+      await this.deps.notifier
+        .emit(
+          { kind: 'org_managers', orgId: identity.orgId },
+          { name: 'teacher_disconnect', payload: { user_id: identity.userId, reason } },
+        )
+        .catch(ignore);
+    }
+    this.armReplay();
+  }
+
+  private armReplay(): void {
+    if (this.replayArmed) return;
+    this.replayArmed = true;
+    this.background.after(
+      DISCONNECT_REPLAY_EVERY_MS,
+      () => {
+        this.replayArmed = false;
+        void this.background.run('replay disconnects', () => this.replay());
+      },
+      'disconnect replay',
+    );
+  }
+
+  /** Writes the kept disconnects in order; stops at the first the store still cannot take. */
+  private async replay(): Promise<void> {
+    try {
+      for (let entry = this.replays.first(); entry !== undefined; entry = this.replays.first()) {
+        const decision = await this.deps.useCases.disconnectClient.execute({
+          socket: entry.socket,
+          loggedOut: false,
+          reason: entry.reason,
+          atMs: entry.atMs,
+        });
+        this.replays.remove(entry);
+        this.decided(decision);
+      }
+    } finally {
+      if (this.replays.size > 0) this.armReplay();
+    }
+  }
+
+  /**
+   * The presence refresh: first whether the store lost data (then this node puts back what it
+   * holds), then this node's TeacherApp sockets kept live. A socket whose teacher has no session
+   * any more (logged out from another device, ended) stops being refreshed.
+   */
+  private async keepPresence(): Promise<void> {
+    await this.heal();
+    const { ended } = await this.deps.useCases.refreshPresence.execute(this.presenceSockets());
+    for (const sid of ended) {
+      const held = this.held.get(sid);
+      if (held !== undefined) held.loggedOut = true;
+    }
+  }
+
+  private heal(): Promise<unknown> {
+    const states: HeldSocketState[] = [];
+    for (const held of this.held.values()) {
+      if (held.gone || held.loggedOut) continue;
+      states.push({ socket: held.socket, epoch: held.epoch, lessonId: held.lessonId });
+    }
+    return this.deps.useCases.healStore.execute(states);
   }
 
   /**
@@ -350,8 +492,12 @@ export class ClassroomNode {
     switch (request.name) {
       case 'join_lesson': {
         const { userId, lessonId, role } = request;
-        return useCases.joinLesson.execute({ socket, userId, lessonId, role });
+        const answer = await useCases.joinLesson.execute({ socket, userId, lessonId, role });
+        if (answer.ok) held.lessonId = lessonId;
+        return answer;
       }
+      case 'get_presence':
+        return useCases.getPresence.execute(socket);
       case 'logout': {
         const { userId, orgId } = request;
         const answer = await useCases.logout.execute({ socket, userId, orgId });

@@ -11,6 +11,7 @@ import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { Audience, RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { TokenVerifier } from '../ports/token-verifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 import { trackLessonEvent } from './track-lesson-event.js';
 
 /** The handshake fields as sent, each a string when present. */
@@ -43,11 +44,14 @@ export type ConnectClientResult = Result<ConnectedClient, DomainError<HandshakeE
  * (`invalid_handshake`), token (`unauthorized`), handshake against token (`forbidden`), cooldown
  * (`cooldown` with `retryAfterS`) — and a refused socket leaves no trace. Admitted sockets join
  * their rooms; a TeacherApp's managers hear `teacher_connect`; a reconnect into a lesson rejoins
- * it and is tracked as `reconnect`. Store failures answer `unavailable`.
+ * it and is tracked as `reconnect`. A TeacherApp that starts a session, or comes back within its
+ * grace period, is recorded in the presence history (`new_session` / `reconnect`); another device
+ * of a teacher already connected changes no presence and records nothing. Store failures answer
+ * `unavailable`.
  */
 export class ConnectClient {
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly notifier: RealtimeNotifier;
       readonly analytics: Analytics;
@@ -90,9 +94,10 @@ export class ConnectClient {
     let lessonId: Id | null = null;
     let epoch: SessionEpoch | null = null;
     if (identity.kind === 'teacher_app') {
+      const nowMs = clock.nowMs();
       const outcome = await presence.connectTeacher({
         socket,
-        nowMs: clock.nowMs(),
+        nowMs,
         presenceTtlS: timings.presenceTtlS,
         lessonTtlS: timings.lessonTtlS,
       });
@@ -105,6 +110,9 @@ export class ConnectClient {
       }
       ({ lessonId, epoch } = outcome);
       await notifier.join(sid, { kind: 'teacher_apps', teacher });
+      if (outcome.change !== 'another_device') {
+        await recordPresence(this.deps, teacher, nowMs, 'connect', outcome.change);
+      }
     } else if (identity.kind === 'student_web') {
       ({ lessonId } = await presence.connectStudent({ socket, lessonTtlS: timings.lessonTtlS }));
     } else {

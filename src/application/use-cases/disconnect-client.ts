@@ -5,6 +5,7 @@ import type { IdSource } from '../ports/id-source.js';
 import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 import { trackLessonEvent } from './track-lesson-event.js';
 
 export interface DisconnectClientCommand {
@@ -16,6 +17,8 @@ export interface DisconnectClientCommand {
    * service's own (`token_expired`). Managers hear it in `teacher_disconnect`.
    */
   readonly reason: string;
+  /** When the socket went, if not now: a disconnect replayed after the store was away. */
+  readonly atMs?: number;
 }
 
 /** What a disconnect decided. */
@@ -24,20 +27,28 @@ export interface DisconnectDecision {
   readonly lessonId: Id | null;
   /** When the grace period it started ends (a TeacherApp's last socket), so a timer can be armed. */
   readonly deadlineMs: number | null;
+  /**
+   * A TeacherApp that was not logged out, yet the store does not know it as live: the store may
+   * have lost its data since, and whoever holds the socket may want to look.
+   */
+  readonly unknownToStore: boolean;
 }
 
-const NOTHING: DisconnectDecision = { lessonId: null, deadlineMs: null };
+const NOTHING: DisconnectDecision = { lessonId: null, deadlineMs: null, unknownToStore: false };
 
 /**
- * A socket went away (PROTOCOL §6). A TeacherApp that is still its teacher's current socket moves
- * to the grace period and its managers hear `teacher_disconnect`; an older socket of the same
- * teacher changes nothing. Lesson members are tracked as `disconnect`. Rooms are left by the
- * transport. Throws when the store fails, since there is nobody left to answer (the grace period
- * then starts from the last refresh instead).
+ * A socket went away (PROTOCOL §6). When it was its teacher's last live TeacherApp socket the
+ * session moves to its grace period, the managers hear `teacher_disconnect` with the reason, and
+ * the presence history records it; when another device of the teacher stays connected, the
+ * history records this one as `replaced` and the managers hear nothing, since the teacher is still
+ * online. Lesson members are tracked as `disconnect`. Rooms are left by the transport. `atMs` is
+ * when the socket went: a disconnect that could not be written at the time is replayed later with
+ * it, so the grace period still counts from then. Throws when the store fails, since there is
+ * nobody left to answer; the caller keeps the disconnect to replay it.
  */
 export class DisconnectClient {
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly notifier: RealtimeNotifier;
       readonly analytics: Analytics;
@@ -47,49 +58,58 @@ export class DisconnectClient {
     },
   ) {}
 
-  async execute({
-    socket,
-    loggedOut,
-    reason,
-  }: DisconnectClientCommand): Promise<DisconnectDecision> {
-    const { presence, notifier, timings, clock } = this.deps;
+  async execute(command: DisconnectClientCommand): Promise<DisconnectDecision> {
+    const { socket, loggedOut } = command;
     const { identity } = socket;
     if (identity.kind === 'manager_web' || loggedOut) return NOTHING;
-    const nowMs = clock.nowMs();
-    let outcome: { readonly current: boolean; readonly lessonId: Id | null };
-    if (identity.kind === 'teacher_app') {
-      const left = await presence.disconnectTeacher({
-        socket,
-        nowMs,
-        graceS: timings.disconnectGraceS,
-        lessonTtlS: timings.lessonTtlS,
-      });
-      outcome =
-        left.kind === 'grace'
-          ? { current: true, lessonId: left.lessonId }
-          : { current: false, lessonId: null };
-    } else {
-      outcome = await presence.disconnectStudent({ socket, lessonTtlS: timings.lessonTtlS });
+    return identity.kind === 'teacher_app'
+      ? this.teacherLeaves(command)
+      : this.studentLeaves(socket);
+  }
+
+  private async teacherLeaves({
+    socket,
+    reason,
+    atMs = this.deps.clock.nowMs(),
+  }: DisconnectClientCommand): Promise<DisconnectDecision> {
+    const { presence, notifier, timings } = this.deps;
+    const { identity } = socket;
+    const left = await presence.disconnectTeacher({
+      socket,
+      nowMs: atMs,
+      graceS: timings.disconnectGraceS,
+      lessonTtlS: timings.lessonTtlS,
+    });
+    if (left.kind === 'not_live') return { ...NOTHING, unknownToStore: true };
+    if (left.kind === 'other_devices') {
+      await recordPresence(this.deps, identity, atMs, 'disconnect', 'replaced');
+      return { lessonId: left.lessonId, deadlineMs: null, unknownToStore: false };
     }
+    if (left.lessonId !== null) {
+      await trackLessonEvent(this.deps, 'disconnect', identity, left.lessonId);
+    }
+    await recordPresence(this.deps, identity, atMs, 'disconnect', reason);
+    const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
+    const user = { user_id: identity.userId };
+    await notifier.emit(managers, { name: 'teacher_disconnect', payload: { ...user, reason } });
+    // A reconnect on another node may have reached the store after this disconnect but had its
+    // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
+    // makes the managers' last word the store's: the repair costs one read per disconnect.
+    if (await presence.isTeacherOnline(identity)) {
+      await notifier.emit(managers, { name: 'teacher_connect', payload: user });
+    }
+    return { lessonId: left.lessonId, deadlineMs: left.deadlineMs, unknownToStore: false };
+  }
+
+  private async studentLeaves(socket: SocketOf): Promise<DisconnectDecision> {
+    const outcome = await this.deps.presence.disconnectStudent({
+      socket,
+      lessonTtlS: this.deps.timings.lessonTtlS,
+    });
     if (!outcome.current) return NOTHING;
     if (outcome.lessonId !== null) {
-      await trackLessonEvent(this.deps, 'disconnect', identity, outcome.lessonId);
+      await trackLessonEvent(this.deps, 'disconnect', socket.identity, outcome.lessonId);
     }
-    if (identity.kind === 'teacher_app') {
-      const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
-      const user = { user_id: identity.userId };
-      await notifier.emit(managers, {
-        name: 'teacher_disconnect',
-        payload: { ...user, reason },
-      });
-      // A reconnect on another node may have reached the store after this disconnect but had its
-      // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
-      // makes the managers' last word the store's: the repair costs one read per disconnect.
-      if (await presence.isTeacherOnline(identity)) {
-        await notifier.emit(managers, { name: 'teacher_connect', payload: user });
-      }
-      return { lessonId: outcome.lessonId, deadlineMs: nowMs + timings.disconnectGraceS * 1000 };
-    }
-    return { lessonId: outcome.lessonId, deadlineMs: null };
+    return { lessonId: outcome.lessonId, deadlineMs: null, unknownToStore: false };
   }
 }

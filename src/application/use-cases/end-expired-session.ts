@@ -8,15 +8,26 @@ import type { LessonRepository } from '../ports/lesson-repository.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 
 export type SessionEndOutcome =
-  | { readonly ended: false }
+  /**
+   * Nothing ended: alive again, not due, or another node's claim — or, with `graceUntilMs`, a
+   * session that was connected but nobody refreshed, whose grace period started now.
+   */
+  | { readonly ended: false; readonly graceUntilMs?: number }
   | { readonly ended: true; readonly lessonIds: readonly Id[] };
 
 /**
- * Ends a teacher's session whose alive hash expired (PROTOCOL §6): every `active` lesson of the
- * teacher ends with its quizzes and tasks, each lesson room hears `lesson_ended`, and the org's
- * managers hear `logout` — even when no lesson was active.
+ * Moves on a teacher whose alive hash expired (PROTOCOL §6, §6a.2).
+ *
+ * - A session still `connect` that nobody refreshed — its node died or lost the store — does not
+ *   end at once: its grace period starts now, the managers hear `teacher_disconnect` with reason
+ *   `node_lost`, and the presence history records it.
+ * - A session whose grace period is over ends: every `active` lesson of the teacher ends with its
+ *   quizzes and tasks, each lesson room hears `lesson_ended`, the org's managers hear `logout` —
+ *   even when no lesson was active — and the history records `session_end` (`grace_expired`) with
+ *   the lessons it ended.
  *
  * Safe to call any number of times from any node, for a late, repeated or stale expiry: only the
  * caller that claims the session acts, a teacher who is alive again is left alone, and the claim
@@ -25,7 +36,7 @@ export type SessionEndOutcome =
  */
 export class EndExpiredSession {
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly lessons: LessonRepository;
       readonly notifier: RealtimeNotifier;
@@ -46,9 +57,20 @@ export class EndExpiredSession {
         graceS: this.deps.timings.disconnectGraceS,
         leaseMs: this.deps.timings.sessionEndLeaseMs,
       });
-      if (claim.kind !== 'claimed') return ok({ ended: false });
+      if (claim.kind === 'none') return ok({ ended: false });
+      if (claim.kind === 'grace') {
+        await recordPresence(this.deps, teacher, claimedAtMs, 'disconnect', 'node_lost');
+        await notifier.emit(
+          { kind: 'org_managers', orgId: teacher.orgId },
+          { name: 'teacher_disconnect', payload: { user_id: teacher.userId, reason: 'node_lost' } },
+        );
+        return ok({ ended: false, graceUntilMs: claim.deadlineMs });
+      }
       const lessonIds = await lessons.endActiveLessons(teacher, claimedAtMs);
       await presence.completeSessionEnd(teacher, claim.epoch);
+      await recordPresence(this.deps, teacher, claimedAtMs, 'session_end', 'grace_expired', {
+        lessonIds,
+      });
       for (const lessonId of lessonIds) {
         await notifier.emit(
           { kind: 'lesson', lessonId },

@@ -7,6 +7,7 @@ import type { CooldownLedger } from '../ports/cooldown-ledger.js';
 import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 
 export interface ForceLogoutCommand {
   readonly socket: SocketOf;
@@ -22,13 +23,14 @@ export interface ForceLogoutCommand {
  * TeacherApp sockets on any node get `force_logout` and are disconnected. Ack data says whether
  * at least one socket received it.
  *
- * The cooldown is written to the database first, so that it outlives a store that loses its data
+ * The presence history records it as a `logout` (`force_logout`, by the manager); the disconnect
+ * that follows is an ordinary one. The cooldown is written to the database first, so that it outlives a store that loses its data
  * (§6a.3), then to the store; when the store cannot take it the database row is taken back and the
  * request answers `unavailable` having changed nothing.
  */
 export class ForceLogout {
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly cooldowns: CooldownLedger;
       readonly notifier: RealtimeNotifier;
@@ -50,7 +52,8 @@ export class ForceLogout {
       }
       const teacher = { orgId: identity.orgId, userId: command.userId };
       const { cooldownS } = this.deps.timings;
-      const untilMs = this.deps.clock.nowMs() + cooldownS * 1000;
+      const nowMs = this.deps.clock.nowMs();
+      const untilMs = nowMs + cooldownS * 1000;
       await this.deps.cooldowns.record({ teacher, untilMs, by: identity.userId });
       let sid: string | null;
       try {
@@ -59,6 +62,9 @@ export class ForceLogout {
         await this.deps.cooldowns.cancel({ teacher, untilMs });
         throw error;
       }
+      await recordPresence(this.deps, teacher, nowMs, 'logout', 'force_logout', {
+        by: identity.userId,
+      });
       const received = await this.deps.notifier.forceOut(teacher, sid, {
         name: 'force_logout',
         payload: { user_id: teacher.userId },

@@ -2,7 +2,7 @@ import type { Role } from '../../domain/clients.js';
 import { type DomainError, domainError } from '../../domain/errors.js';
 import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
-import { initialSeatMap, type SeatMap } from '../../domain/seat-map.js';
+import type { SeatMap } from '../../domain/seat-map.js';
 import { answerUnavailable } from '../dependencies.js';
 import type { Clock } from '../ports/clock.js';
 import type { LessonRepository } from '../ports/lesson-repository.js';
@@ -10,6 +10,7 @@ import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
 import { lessonAudiences } from './connect-client.js';
+import { recordedSeatMap } from './recorded-seat-map.js';
 
 export interface JoinLessonCommand {
   readonly socket: SocketOf;
@@ -28,7 +29,8 @@ export type JoinLessonError = DomainError<
  * teacher; `lesson_not_found` for a missing lesson or one of another org (no tenant learns
  * another's ids); `lesson_ended` for an ended one. The lesson's teacher joining a scheduled lesson
  * starts it. Idempotent: joining again re-points the membership at this socket. On failure nothing
- * stays changed.
+ * stays changed. A lesson that has no seat map gets one holding the seats `student_attend`
+ * recorded (PROTOCOL §6a.3), so a store that lost its data shows the seats as they were.
  */
 export class JoinLesson {
   constructor(
@@ -68,15 +70,22 @@ export class JoinLesson {
           return fail(domainError('lesson_ended', `Lesson ${lessonId} has ended.`));
         }
         const { presence, timings } = this.deps;
-        const joined = await presence.joinLesson({
-          socket,
-          lessonId,
-          seatCount: lesson.seatCount,
-          lessonTtlS: timings.lessonTtlS,
-          seats: initialSeatMap(lesson.seatCount),
-        });
+        const join = (seats?: SeatMap) =>
+          presence.joinLesson({
+            socket,
+            lessonId,
+            seatCount: lesson.seatCount,
+            lessonTtlS: timings.lessonTtlS,
+            ...(seats === undefined ? {} : { seats }),
+          });
+        // A lesson whose seat map is gone (first join, the TTL ran out, the store lost its data)
+        // starts again from the seats the database recorded: one more read, only then.
+        let joined = await join();
         if (joined.kind === 'needs_seat_map') {
-          throw new Error('The presence store asked for the seat map it was given');
+          joined = await join(await recordedSeatMap(this.deps.lessons, lesson));
+        }
+        if (joined.kind === 'needs_seat_map') {
+          throw new Error('The presence store asked again for the seat map it was given');
         }
         if (identity.kind === 'teacher_app' && lesson.status === 'scheduled') {
           try {

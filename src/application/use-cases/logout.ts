@@ -2,8 +2,10 @@ import { type DomainError, domainError } from '../../domain/errors.js';
 import type { Id } from '../../domain/ids.js';
 import { fail, ok, type Result } from '../../domain/result.js';
 import { answerUnavailable } from '../dependencies.js';
+import type { Clock } from '../ports/clock.js';
 import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 
 export interface LogoutCommand {
   readonly socket: SocketOf;
@@ -13,15 +15,17 @@ export interface LogoutCommand {
 
 /**
  * A TeacherApp logs out (PROTOCOL §6): its alive hash and pending session end are deleted — a
- * logout never ends the lesson — and the org's managers hear `logout`. `forbidden` for another
+ * logout never ends the lesson — and the org's managers hear `logout`; the presence history
+ * records it when the teacher had a session. `forbidden` for another
  * user or org, or a socket that is not a TeacherApp. Idempotent. The caller marks the socket
  * logged out so that its later disconnect writes nothing.
  */
 export class Logout {
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly notifier: RealtimeNotifier;
+      readonly clock: Clock;
     },
   ) {}
 
@@ -37,7 +41,10 @@ export class Logout {
       ) {
         return fail(domainError('forbidden', 'Only a teacher’s own TeacherApp can log it out.'));
       }
-      await this.deps.presence.logoutTeacher({ orgId: identity.orgId, userId: identity.userId });
+      const teacher = { orgId: identity.orgId, userId: identity.userId };
+      if (await this.deps.presence.logoutTeacher(teacher)) {
+        await recordPresence(this.deps, teacher, this.deps.clock.nowMs(), 'logout', 'logout');
+      }
       await this.deps.notifier.emit(
         { kind: 'org_managers', orgId: identity.orgId },
         { name: 'logout', payload: { user_id: identity.userId } },

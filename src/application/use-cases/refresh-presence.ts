@@ -1,26 +1,23 @@
-import type { TeacherRef } from '../../domain/clients.js';
 import type { Clock } from '../ports/clock.js';
-import type { PresenceStore, StoreMark, TeacherPresence } from '../ports/presence-store.js';
+import type { PresenceStore, TeacherPresence } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 
 /**
  * Keeps a node's connected TeacherApp sockets live. Run a few times per `PRESENCE_TTL_S` (every
  * third of it), so a node that dies stops refreshing and its teachers' sessions move to their
  * grace period one TTL plus a sweep later.
  *
- * Each run first asks the store whether it lost data since the last run (restarted empty,
- * flushed, failed over); if so, the node's sockets are put back, so presence heals without a
- * reconnect. A teacher whose session was put back, or was in its grace period and is connected
- * again, is announced to its managers with `teacher_connect`: whatever they heard in between no
- * longer holds.
+ * A socket whose session went into its grace period meanwhile — its node had lost the store for
+ * longer than the TTL, and another node started the grace (`node_lost`) — is connected again: the
+ * managers hear `teacher_connect` and the presence history records a `reconnect`. A socket whose
+ * teacher has no session any more (logged out from another device, or ended) is left alone and
+ * returned, so that its node stops refreshing it.
  */
 export class RefreshPresence {
-  /** The store's mark as this node last saw it. */
-  private lastMark: StoreMark | null = null;
-
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly notifier: RealtimeNotifier;
       readonly clock: Clock;
@@ -28,32 +25,25 @@ export class RefreshPresence {
     },
   ) {}
 
-  async execute(teachers: readonly TeacherPresence[]): Promise<void> {
-    if (teachers.length === 0) return;
-    const { presence, clock, timings } = this.deps;
+  /** Resolves to the sids of the sockets whose teacher has no session any more. */
+  async execute(teachers: readonly TeacherPresence[]): Promise<{ readonly ended: string[] }> {
+    if (teachers.length === 0) return { ended: [] };
+    const { presence, clock, timings, notifier } = this.deps;
     const nowMs = clock.nowMs();
     const { presenceTtlS, lessonTtlS } = timings;
-    const continuity = await presence.checkContinuity(this.lastMark);
-    this.lastMark = continuity.mark;
-    const restored = continuity.lost
-      ? await presence.restoreSockets({
-          sockets: teachers.map(({ socket, epoch }) => ({ socket, epoch, lessonId: null })),
-          nowMs,
-          presenceTtlS,
-          lessonTtlS,
-        })
-      : [];
     const outcomes = await presence.refreshTeachers({ teachers, nowMs, presenceTtlS, lessonTtlS });
-    const reconnected = teachers.flatMap(({ socket }, index) =>
-      outcomes[index] === 'reconnected' ? [socket.identity] : [],
-    );
-    for (const teacher of [...restored, ...reconnected]) await this.announce(teacher);
-  }
-
-  private announce({ orgId, userId }: TeacherRef): Promise<void> {
-    return this.deps.notifier.emit(
-      { kind: 'org_managers', orgId },
-      { name: 'teacher_connect', payload: { user_id: userId } },
-    );
+    const ended: string[] = [];
+    for (const [index, { socket }] of teachers.entries()) {
+      const outcome = outcomes[index];
+      if (outcome === 'ended') ended.push(socket.sid);
+      if (outcome !== 'reconnected') continue;
+      const { identity } = socket;
+      await recordPresence(this.deps, identity, nowMs, 'connect', 'reconnect');
+      await notifier.emit(
+        { kind: 'org_managers', orgId: identity.orgId },
+        { name: 'teacher_connect', payload: { user_id: identity.userId } },
+      );
+    }
+    return { ended };
   }
 }

@@ -6,6 +6,8 @@ import type { Clock } from '../ports/clock.js';
 import type { LessonRepository } from '../ports/lesson-repository.js';
 import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+import type { Timings } from '../settings.js';
+import { recordedSeatMap } from './recorded-seat-map.js';
 
 export interface SetStudentNameCommand {
   readonly socket: SocketOf;
@@ -28,7 +30,9 @@ const SEAT_ERRORS = {
 /**
  * A student picks a seat and a display name (PROTOCOL §6). `forbidden` unless the caller is the
  * StudentWeb of `studentId`. The seat is claimed atomically (`not_in_lesson`, `seat_not_found`,
- * `seat_taken`), the attendance row upserted, and the lesson's teacher told. When the database
+ * `seat_taken`) — only by the very socket that joined the lesson, so a student of another org with
+ * the same id gets `not_in_lesson` (PROTOCOL §6a.5) — the attendance row upserted, and the
+ * lesson's teacher told. When the database
  * write fails the seat claim is taken back, so a failed request changes nothing.
  */
 export class SetStudentName {
@@ -38,6 +42,7 @@ export class SetStudentName {
       readonly lessons: LessonRepository;
       readonly notifier: RealtimeNotifier;
       readonly clock: Clock;
+      readonly timings: Timings;
     },
   ) {}
 
@@ -50,8 +55,18 @@ export class SetStudentName {
         if (socket.identity.kind !== 'student_web' || studentId !== socket.identity.userId) {
           return fail(domainError('forbidden', 'Students can only name themselves.'));
         }
-        const { presence } = this.deps;
-        const claim = await presence.claimSeat({ socket, lessonId, seatId });
+        const { presence, lessons, timings } = this.deps;
+        let claim = await presence.claimSeat({ socket, lessonId, seatId });
+        if (!claim.ok && claim.error === 'needs_seat_map') {
+          // The student joined, but the seat map is gone (the store lost its data): it starts
+          // again from the seats the database recorded, and the claim is tried once more.
+          const lesson = await lessons.findLesson(lessonId);
+          if (lesson !== null) {
+            const seats = await recordedSeatMap(lessons, lesson);
+            await presence.ensureSeatMap({ lessonId, seats, lessonTtlS: timings.lessonTtlS });
+            claim = await presence.claimSeat({ socket, lessonId, seatId });
+          }
+        }
         if (!claim.ok) {
           const code = claim.error === 'needs_seat_map' ? 'not_in_lesson' : claim.error;
           return fail(domainError(code, SEAT_ERRORS[code]));

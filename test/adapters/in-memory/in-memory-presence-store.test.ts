@@ -110,6 +110,17 @@ describe('InMemoryPresenceStore', () => {
     expect(store.expireDue()).toEqual([]);
   });
 
+  it('has lost nothing at its first look when it was born with its database, and is lost otherwise', async () => {
+    const clock = new VirtualClock();
+    const born = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
+    expect(await born.checkContinuity(null)).toMatchObject({ lost: false });
+    born.restartEmpty();
+    expect(await born.checkContinuity(null)).toMatchObject({ lost: true });
+    expect(await new InMemoryPresenceStore(clock).checkContinuity(null)).toMatchObject({
+      lost: true,
+    });
+  });
+
   it('forgets everything when restarted empty, lapses not yet reported included, and begins a new generation', async () => {
     const { clock, store, connect } = storeOnVirtualTime();
     const { mark } = await store.checkContinuity(null);

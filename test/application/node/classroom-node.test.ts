@@ -201,7 +201,7 @@ describe('ClassroomNode', () => {
       expect(await c.database.findLesson(MATH)).toMatchObject({ status: 'ended' });
     });
 
-    it('end a session whose node died, by the sweep, once its presence ran out', async () => {
+    it('give a session whose node died its grace period once its presence ran out, then end it', async () => {
       const c = classroom();
       // A teacher admitted by a node that died: nobody refreshes it.
       await c.presence.connectTeacher({
@@ -210,8 +210,16 @@ describe('ClassroomNode', () => {
         presenceTtlS: DEFAULT_TIMINGS.presenceTtlS,
         lessonTtlS: DEFAULT_TIMINGS.lessonTtlS,
       });
+      await c.connect('linus', LINUS);
       await c.node.start();
-      await c.scheduler.advance(PRESENCE_TTL_MS + 10_000);
+      c.heard();
+      await c.scheduler.advance(PRESENCE_TTL_MS + 5_000);
+      expect(c.heard()).toEqual([
+        ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'node_lost' }],
+      ]);
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      await c.scheduler.advance(GRACE_MS);
+      expect(c.heard()).toEqual([['linus', 'logout', { user_id: 't-ada' }]]);
       expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
       expect(await c.presence.nextDueAtMs()).toBeNull();
     });
@@ -236,6 +244,72 @@ describe('ClassroomNode', () => {
       expect(c.expiryFeed.tick()).toBe(1);
       await c.node.idle();
       expect(ended).toEqual(['t-ada']);
+    });
+  });
+
+  describe('presence for managers (PROTOCOL §5a)', () => {
+    it('sends a manager its org’s presence right after it connects', async () => {
+      const c = classroom();
+      const since = Math.floor(c.clock.nowMs() / 1000);
+      await c.joined('ada', ADA, MATH);
+      c.heard();
+      await c.connect('linus', LINUS);
+      expect(c.heard()).toEqual([
+        [
+          'linus',
+          'presence_state',
+          {
+            teachers: [
+              { user_id: 't-ada', state: 'connect', login_time: since, since, lesson_id: MATH },
+            ],
+          },
+        ],
+      ]);
+    });
+
+    it('answers get_presence with the same snapshot, to managers only', async () => {
+      const c = classroom();
+      const ada = await c.connect('ada', ADA);
+      await c.disconnect(ada);
+      const linus = await c.connect('linus', LINUS);
+      const [[, , snapshot]] = c.heard().filter(([, name]) => name === 'presence_state') as [
+        [string, string, unknown],
+      ];
+      expect(await send(c, linus, { name: 'get_presence' })).toEqual({ ok: true, value: snapshot });
+      expect(snapshot).toMatchObject({ teachers: [{ user_id: 't-ada', state: 'disconnect' }] });
+      const grace = await c.connect('grace', GRACE);
+      expect(await send(c, grace, { name: 'get_presence' })).toMatchObject({
+        ok: false,
+        error: { code: 'forbidden' },
+      });
+    });
+  });
+
+  describe('a link to the store that is down (PROTOCOL §6a.4)', () => {
+    it('keeps a teacher’s disconnect, tells its managers at once, and writes it when the link is back', async () => {
+      const c = classroom();
+      await c.node.start();
+      await c.connect('linus', LINUS);
+      const ada = await c.joined('ada', ADA, MATH);
+      c.heard();
+      c.presence.setUp(false);
+      const leftAtMs = c.clock.nowMs();
+      await c.disconnect(ada);
+      expect(c.heard()).toEqual([
+        ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'transport close' }],
+      ]);
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+      await c.scheduler.advance(3_000);
+      c.presence.setUp(true);
+      await c.scheduler.advance(1_000);
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      // The grace period counts from when the socket went, not from when it was written.
+      expect(await c.presence.nextDueAtMs()).toBe(leftAtMs + GRACE_MS);
+      expect(c.heard()).toEqual([
+        ['linus', 'teacher_disconnect', { user_id: 't-ada', reason: 'transport close' }],
+      ]);
+      const [last] = await c.use('presenceLog').history({ orgId: ORG, userId: 't-ada', limit: 1 });
+      expect(last).toMatchObject({ kind: 'disconnect', reason: 'transport close', atMs: leftAtMs });
     });
   });
 

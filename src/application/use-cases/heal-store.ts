@@ -1,0 +1,101 @@
+import { DependencyUnavailableError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { CooldownLedger } from '../ports/cooldown-ledger.js';
+import type { LessonRepository } from '../ports/lesson-repository.js';
+import type { HeldSocketState, PresenceStore, StoreMark } from '../ports/presence-store.js';
+import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
+import type { Timings } from '../settings.js';
+
+/**
+ * Redis is soft state and PostgreSQL the truth (PROTOCOL §6a.3): on every presence refresh a node
+ * asks the store whether it lost data since the node last looked — restarted empty, flushed,
+ * failed over — and when it did, heals it.
+ *
+ * - The node puts back what it holds: its TeacherApp sockets live again (a teacher whose session
+ *   it had to create is announced to its managers with `teacher_connect`), its students'
+ *   directory entries and lesson memberships.
+ * - Exactly one node (a claim per loss) puts back what the database knows: every `active` lesson
+ *   whose teacher has no session gets one in its grace period — it ends unless the teacher comes
+ *   back — and every cooldown still running is set again. When the database is away that node
+ *   tries again once its claim's lease has run out; nothing it wrote so far is undone, since every
+ *   restore is idempotent.
+ *
+ * One instance per node: it remembers the store's mark as this node last saw it.
+ */
+export class HealStore {
+  private lastMark: StoreMark | null = null;
+  /**
+   * A loss this node has to reconcile: when it may try (again), and whether it must claim the loss
+   * again first (its claim's lease ran out after a failed try).
+   */
+  private owed: {
+    readonly mark: StoreMark;
+    readonly retryAtMs: number;
+    readonly claimAgain: boolean;
+  } | null = null;
+
+  constructor(
+    private readonly deps: {
+      readonly presence: PresenceStore;
+      readonly lessons: LessonRepository;
+      readonly cooldowns: CooldownLedger;
+      readonly notifier: RealtimeNotifier;
+      readonly clock: Clock;
+      readonly timings: Timings;
+    },
+  ) {}
+
+  /** Resolves to whether the store had lost data. Throws when the store cannot be reached. */
+  async execute(held: readonly HeldSocketState[]): Promise<{ readonly lost: boolean }> {
+    const { presence, clock, timings } = this.deps;
+    const { mark, lost } = await presence.checkContinuity(this.lastMark);
+    this.lastMark = mark;
+    if (lost) {
+      const restored = await presence.restoreSockets({
+        sockets: held,
+        nowMs: clock.nowMs(),
+        presenceTtlS: timings.presenceTtlS,
+        lessonTtlS: timings.lessonTtlS,
+      });
+      for (const { orgId, userId } of restored) {
+        await this.deps.notifier.emit(
+          { kind: 'org_managers', orgId },
+          { name: 'teacher_connect', payload: { user_id: userId } },
+        );
+      }
+      if (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs)) {
+        this.owed = { mark, retryAtMs: clock.nowMs(), claimAgain: false };
+      }
+    }
+    await this.reconcileIfOwed();
+    return { lost };
+  }
+
+  private async reconcileIfOwed(): Promise<void> {
+    const { presence, lessons, cooldowns, clock, timings } = this.deps;
+    const owed = this.owed;
+    if (owed === null || clock.nowMs() < owed.retryAtMs) return;
+    const leaseMs = timings.sessionEndLeaseMs;
+    // Another node claiming it meanwhile (this one's lease ran out) reconciles it instead.
+    if (owed.claimAgain && !(await presence.claimReconciliation(owed.mark, leaseMs))) {
+      this.owed = null;
+      return;
+    }
+    try {
+      const nowMs = clock.nowMs();
+      await presence.restoreSessions({
+        teachers: await lessons.activeLessons(),
+        nowMs,
+        graceS: timings.disconnectGraceS,
+      });
+      await presence.restoreCooldowns({ cooldowns: await cooldowns.active(nowMs), nowMs });
+      this.owed = null;
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) {
+        // The claim stays this node's until its lease runs out; then it claims again and retries.
+        this.owed = { mark: owed.mark, retryAtMs: clock.nowMs() + leaseMs, claimAgain: true };
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { HeldSocketState, SocketOf } from '../../src/application/ports/presence-store.js';
+import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { epochAt } from '../../src/domain/session.js';
+import { protocolKeys } from '../support/protocol-keys.js';
+import { ADA, aliveKey, classroom, GRACE, LINUS, MATH, ORG, student } from './classroom.js';
+
+const GRACE_MS = DEFAULT_TIMINGS.disconnectGraceS * 1000;
+
+const held = (
+  socket: SocketOf,
+  epoch: number | null,
+  lessonId: string | null,
+): HeldSocketState => ({
+  socket,
+  epoch,
+  lessonId,
+});
+
+describe('HealStore', () => {
+  it('finds nothing to heal in a store that kept its data', async () => {
+    const c = classroom();
+    const ada = await c.joined('ada', ADA, MATH);
+    const heal = c.use('healStore');
+    // The first look at a store that holds no mark counts as a loss (nothing to put back here).
+    await heal.execute([]);
+    expect(await heal.execute([held(ada, epochAt(c.clock.nowMs()), MATH)])).toEqual({
+      lost: false,
+    });
+  });
+
+  it('puts back what the node holds after the store restarted empty, and tells the managers', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    await c.connect('linus', LINUS);
+    const connectedAtMs = c.clock.nowMs();
+    const ada = await c.joined('ada', ADA, MATH);
+    const s1 = await c.joined('s1', student(1), MATH);
+    c.clock.advance(5_000);
+    c.store.restartEmpty();
+    c.heard();
+    expect(
+      await heal.execute([held(ada, epochAt(connectedAtMs), MATH), held(s1, null, MATH)]),
+    ).toEqual({ lost: true });
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
+    const keys = protocolKeys(c.store);
+    expect(keys[aliveKey(ADA)]).toEqual({
+      login_time: String(epochAt(connectedAtMs)),
+      state: 'connect',
+    });
+    expect(keys[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada' });
+    expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
+  });
+
+  it('gives the teacher of an active lesson without a session a grace period, and ends it after', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    const ada = await c.joined('ada', ADA, MATH);
+    await c.disconnect(ada);
+    c.store.restartEmpty();
+    await heal.execute([]);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    expect(await c.presence.nextDueAtMs()).toBe(c.clock.nowMs() + GRACE_MS);
+    c.clock.advance(GRACE_MS);
+    expect(await c.use('sweepOverdueSessions').execute()).toBe(1);
+    expect(await c.database.findLesson(MATH)).toMatchObject({ status: 'ended' });
+  });
+
+  it('sets the cooldowns that were running again', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    const manager = await c.connect('linus', LINUS);
+    await c.use('forceLogout').execute({ socket: manager, userId: GRACE.userId, orgId: ORG });
+    c.store.restartEmpty();
+    await heal.execute([]);
+    expect(protocolKeys(c.store)).toHaveProperty([`cooldown:org_${ORG}_user_${GRACE.userId}`]);
+  });
+
+  it('tries the database again, once its claim’s lease is over, when it was away', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    const ada = await c.joined('ada', ADA, MATH);
+    await c.disconnect(ada);
+    c.store.restartEmpty();
+    c.database.setAvailable(false);
+    await expect(heal.execute([])).rejects.toThrow();
+    c.database.setAvailable(true);
+    expect(await heal.execute([])).toEqual({ lost: false });
+    expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
+    c.clock.advance(DEFAULT_TIMINGS.sessionEndLeaseMs);
+    await heal.execute([]);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+  });
+
+  it('leaves reconciling to the one node that claimed the loss', async () => {
+    const c = classroom();
+    const first = c.use('healStore');
+    await first.execute([]);
+    const ada = await c.joined('ada', ADA, MATH);
+    await c.disconnect(ada);
+    c.store.restartEmpty();
+    const other = c.store.link();
+    // Another node's claim on the same loss comes first.
+    const { mark } = await other.checkContinuity(null);
+    expect(await other.claimReconciliation(mark, DEFAULT_TIMINGS.sessionEndLeaseMs)).toBe(true);
+    await first.execute([]);
+    expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
+  });
+});
