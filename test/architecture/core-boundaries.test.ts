@@ -3,9 +3,11 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The dependency rule of the house: src/domain imports only src/domain; src/application imports
+ * The dependency rules of the house: src/domain imports only src/domain; src/application imports
  * only src/domain and src/application; neither imports a tool library or touches the clock,
- * timers, randomness or the process directly. Those come in through ports.
+ * timers, randomness or the process directly — those come in through ports. An adapter folder
+ * never imports another adapter folder (data leaves through ports, never through another door),
+ * and the DI container (tsyringe) lives in the composition root alone.
  */
 const root = resolve(import.meta.dirname, '../..');
 
@@ -20,8 +22,14 @@ const FORBIDDEN_CALLS: ReadonlyArray<[RegExp, string]> = [
   [/\bconsole\./, 'console'],
 ];
 
+/** `import … from 'x'`, `export … from 'x'`, `import 'x'` (a side effect) and `import('x')`. */
 const IMPORT =
-  /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/** Every module a file imports, as written. */
+function importsOf(text: string): string[] {
+  return [...text.matchAll(IMPORT)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
+}
 
 function* sourceFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -34,8 +42,7 @@ function* sourceFiles(dir: string): Generator<string> {
 /** Every rule the file breaks, as readable sentences. */
 function violations(file: string, text: string, allowedDirs: readonly string[]): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(IMPORT)) {
-    const specifier = match[1] ?? match[2] ?? '';
+  for (const specifier of importsOf(text)) {
     if (!specifier.startsWith('.')) {
       found.push(`${file} imports the library "${specifier}"`);
       continue;
@@ -71,11 +78,81 @@ describe('the core', () => {
     const planted = [
       "import { Server } from 'socket.io';",
       "import { RedisPresenceStore } from '../../adapters/redis/redis-presence-store.js';",
+      "import 'reflect-metadata';",
       'const now = Date.now();',
       'const roll = Math.random();',
       'setTimeout(() => {}, 1);',
     ].join('\n');
     const found = violations('src/application/use-cases/planted.ts', planted, LAYERS[1]?.[1] ?? []);
-    expect(found).toHaveLength(5);
+    expect(found).toHaveLength(6);
+  });
+});
+
+/** The adapter folder a file belongs to (`redis`, `socket-io`, …), or null outside them. */
+function adapterFolder(path: string): string | null {
+  const match = /^src\/adapters\/([^/]+)\//.exec(path);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Small helpers every adapter may use (option checks) live in src/adapters/support, which itself
+ * belongs to no technology and imports no adapter.
+ */
+const SUPPORT = 'support';
+
+/** Imports of one adapter folder from another; and files straight in src/adapters belong to none. */
+function adapterCrossings(file: string, text: string): string[] {
+  const own = adapterFolder(file);
+  const found: string[] = [];
+  if (own === null) return [`${file} sits in src/adapters outside any adapter folder`];
+  for (const specifier of importsOf(text)) {
+    if (!specifier.startsWith('.')) continue;
+    const target = relative(root, resolve(join(root, file, '..'), specifier));
+    if (!target.startsWith('src/adapters/')) continue;
+    const folder = adapterFolder(target);
+    if (folder === own || (folder === SUPPORT && own !== SUPPORT)) continue;
+    found.push(`${file} imports ${target}, another adapter`);
+  }
+  return found;
+}
+
+/** Files outside the composition root that import the DI container. */
+function containerImports(file: string, text: string): string[] {
+  if (file === 'src/composition-root.ts') return [];
+  return importsOf(text)
+    .filter((specifier) => specifier === 'tsyringe' || specifier === 'reflect-metadata')
+    .map((specifier) => `${file} imports ${specifier}; only src/composition-root.ts may`);
+}
+
+describe('the adapters', () => {
+  it('never import one another: each folder talks to the others only through the ports', () => {
+    const found = [...sourceFiles(join(root, 'src/adapters'))].flatMap((path) =>
+      adapterCrossings(relative(root, path), readFileSync(path, 'utf8')),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('catches an adapter importing another, and a file that belongs to no folder', () => {
+    const planted = "import { roomOf } from '../socket-io/rooms.js';";
+    expect(adapterCrossings('src/adapters/in-memory/planted.ts', planted)).toHaveLength(1);
+    expect(adapterCrossings('src/adapters/planted.ts', '')).toHaveLength(1);
+    const support = "import { positiveInteger } from '../support/positive-integer.js';";
+    expect(adapterCrossings('src/adapters/in-memory/planted.ts', support)).toEqual([]);
+    expect(adapterCrossings('src/adapters/support/planted.ts', planted)).toHaveLength(1);
+  });
+});
+
+describe('the DI container', () => {
+  it('is imported by the composition root alone', () => {
+    const found = ['src', 'sim', 'cli'].flatMap((dir) =>
+      [...sourceFiles(join(root, dir))].flatMap((path) =>
+        containerImports(relative(root, path), readFileSync(path, 'utf8')),
+      ),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('catches a side-effect import of its metadata polyfill elsewhere', () => {
+    expect(containerImports('src/runtime.ts', "import 'reflect-metadata';")).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { PresenceHistoryQuery, PresenceLog } from '../../application/ports/presence-log.js';
 import type { PresenceRecord } from '../../domain/presence.js';
-import { positiveInteger } from '../positive-integer.js';
+import { positiveInteger } from '../support/positive-integer.js';
 
 export interface InMemoryPresenceLogOptions {
   /** Records kept; beyond, the oldest recorded are forgotten. Default 100 000. */

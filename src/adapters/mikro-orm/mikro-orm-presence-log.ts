@@ -5,7 +5,7 @@ import { DependencyUnavailableError } from '../../application/errors.js';
 import type { PresenceHistoryQuery, PresenceLog } from '../../application/ports/presence-log.js';
 import type { Id } from '../../domain/ids.js';
 import type { PresenceEventKind, PresenceRecord } from '../../domain/presence.js';
-import { positiveInteger } from '../positive-integer.js';
+import { positiveInteger } from '../support/positive-integer.js';
 import { runSql } from './sql.js';
 import { StatementBatcher } from './statement-batcher.js';
 import { WriteFence } from './write-fence.js';

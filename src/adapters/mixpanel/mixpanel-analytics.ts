@@ -2,7 +2,7 @@ import mixpanel from 'mixpanel';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Analytics, AnalyticsEvent } from '../../application/ports/analytics.js';
-import { positiveInteger } from '../positive-integer.js';
+import { positiveInteger } from '../support/positive-integer.js';
 
 /** `track_batch` posts at most this many events per request; Mixpanel's /track takes no more. */
 const MAX_BATCH_SIZE = 50;
