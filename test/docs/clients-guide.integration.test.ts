@@ -29,6 +29,8 @@ function examples(markdown: string): Example[] {
 
 interface Runner {
   readonly language: 'js' | 'python';
+  /** What the example shows: joining the demo lesson, or refreshing a token that runs out. */
+  readonly shows: 'join' | 'refresh';
   /** Whether this machine has the client (a named skip, or a failure under CI=true). */
   readonly ready: boolean;
   /** The file run: the block itself, or with the package as this repository installs it. */
@@ -37,15 +39,17 @@ interface Runner {
 
 /** Each example of the guide, in order, and how it runs. */
 const RUNNERS: Record<string, Runner> = {
-  'teacher-js': { language: 'js', ready: true },
+  'teacher-js': { language: 'js', shows: 'join', ready: true },
   'teacher-js-v2': {
     language: 'js',
+    shows: 'join',
     ready: hasSocketIoClientV2(),
     // socket.io-client 2 is installed here under an alias; the block names the package an app
     // would install.
     source: (code) => code.replace("'socket.io-client'", "'socket.io-client-v2'"),
   },
-  'teacher-python': { language: 'python', ready: await hasPythonSocketIo() },
+  'teacher-python': { language: 'python', shows: 'join', ready: await hasPythonSocketIo() },
+  'refresh-token-js': { language: 'js', shows: 'refresh', ready: true },
 };
 
 function exampleNamed(name: string): Example {
@@ -70,15 +74,23 @@ describe('docs/clients.md', () => {
     await demo?.service.close();
   });
 
-  /** Runs an example as a teacher with `token`; resolves with what it printed. */
-  function run(name: string, runner: Runner, token: string): Promise<string> {
+  /**
+   * Runs an example as a teacher with `token` (and `freshToken` for the refresh example);
+   * resolves with what it printed.
+   */
+  function run(name: string, runner: Runner, token: string, freshToken = ''): Promise<string> {
     const { code } = exampleNamed(name);
     const extension = runner.language === 'js' ? 'mjs' : 'py';
     const file = join(dir, `clients-guide-${name}-${randomUUID()}.${extension}`);
     writeFileSync(file, runner.source?.(code) ?? code);
     written.push(file);
     const program = runner.language === 'js' ? process.execPath : PYTHON;
-    const env = { PATH: process.env.PATH, CLASSROOM_URL: demo.service.url, CLASSROOM_TOKEN: token };
+    const env = {
+      PATH: process.env.PATH,
+      CLASSROOM_URL: demo.service.url,
+      CLASSROOM_TOKEN: token,
+      CLASSROOM_FRESH_TOKEN: freshToken,
+    };
     return new Promise((done, failed) =>
       execFile(program, [file], { cwd: ROOT, env, timeout: 20_000 }, (error, stdout, stderr) =>
         error === null ? done(stdout) : failed(new Error(`${error.message}\n${stderr}`)),
@@ -99,6 +111,7 @@ describe('docs/clients.md', () => {
   });
 
   for (const [name, runner] of Object.entries(RUNNERS)) {
+    if (runner.shows !== 'join') continue;
     it.runIf(runner.ready)(
       `${name} joins the demo lesson, and prints the code of a bad token’s refusal`,
       async () => {
@@ -108,6 +121,23 @@ describe('docs/clients.md', () => {
       },
     );
   }
+
+  it('refresh-token-js refreshes a token that runs out, and shows the code when the new one is wrong', async () => {
+    const runner = RUNNERS['refresh-token-js'] as Runner;
+    // Under 30 s left: token_expiring comes at once.
+    const expiring = await demo.token('t-ada', 'teacher', 20);
+    const fresh = await demo.token('t-ada', 'teacher', 3600);
+    const { exp } = JSON.parse(Buffer.from(fresh.split('.')[1] ?? '', 'base64url').toString()) as {
+      exp: number;
+    };
+    expect(await run('refresh-token-js', runner, expiring, fresh)).toMatch(
+      new RegExp(`^token expires at \\d+\nrefreshed until ${exp}\n$`),
+    );
+    const someoneElse = await demo.token('t-grace', 'teacher', 3600);
+    expect(await run('refresh-token-js', runner, expiring, someoneElse)).toMatch(
+      /\nrefresh_token failed: forbidden\n$/,
+    );
+  });
 
   it('states the heartbeat the server really uses', () => {
     const { pingInterval = 0, pingTimeout = 0 } = demo.service.io.engine.opts;

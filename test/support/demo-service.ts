@@ -7,8 +7,8 @@ import { type RunningService, startService } from '../../src/runtime.js';
 
 export interface DemoService {
   readonly service: RunningService;
-  /** An access token of a demo-org user, valid for ten minutes. */
-  token(sub: string, role: Role): Promise<string>;
+  /** An access token of a demo-org user, valid for `ttlS` (ten minutes unless asked). */
+  token(sub: string, role: Role, ttlS?: number): Promise<string>;
 }
 
 /**
@@ -22,13 +22,13 @@ export async function startDemoService(env: NodeJS.ProcessEnv = {}): Promise<Dem
   const service = await startService(config.value, { logger: pino({ level: 'silent' }) });
   return {
     service,
-    token: (sub, role) =>
+    token: (sub, role, ttlS = 600) =>
       signAccessToken({
         secret,
         sub,
         orgId: DEMO.orgId,
         role,
-        ttlS: 600,
+        ttlS,
         nowS: Math.floor(Date.now() / 1000),
       }),
   };
