@@ -122,7 +122,9 @@ describe.runIf(hasRedis && hasPostgres)('SIGTERM on a production node of two', (
     expect(disconnects.map(({ properties }) => properties.distinct_id).sort()).toEqual(
       [studentId, teacherId].sort(),
     );
-    expect(await studentDropped).toBe('transport close');
+    // Dropped as by a lost connection, so that it reconnects (the OS may call it a transport
+    // close or a transport error); a server-side disconnect would keep it away.
+    expect(await studentDropped).not.toBe('io server disconnect');
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
 
     await teacherBack;
