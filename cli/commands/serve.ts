@@ -124,7 +124,10 @@ async function embeddedBanner(config: Config, url: string): Promise<string> {
     `  Demo org    ${DEMO.orgId}`,
     `  Lessons     ${math.id} (teacher ${math.teacherId}, ${math.status}), ${art.id} (teacher ${art.teacherId}, ${art.status})`,
     '',
-    `  Demo tokens, valid for ${DEMO_TOKEN_TTL_S / 3600} h with this run's secret:`,
+    config.jwtSecretGenerated
+      ? `  Demo tokens, valid for ${DEMO_TOKEN_TTL_S / 3600} h with this run's secret (a new one each start;\n` +
+        '  set AUTH_JWT_SECRET to keep them, and `npx classroom token` then signs tokens this server takes):'
+      : `  Demo tokens, valid for ${DEMO_TOKEN_TTL_S / 3600} h, signed with AUTH_JWT_SECRET:`,
     `    teacher ${teacher}  (role=teacher)`,
     `      ${teacherToken}`,
     `    student ${student}  (role=student)`,

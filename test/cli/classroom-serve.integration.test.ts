@@ -61,6 +61,8 @@ describe('classroom serve', () => {
     expect(url).toBeDefined();
     expect(banner).toContain('demo-org');
     expect(banner).toContain('lesson-math');
+    // Tokens of a made-up secret die with the run: the banner says how to keep them.
+    expect(banner).toContain('set AUTH_JWT_SECRET to keep them');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     const command = /^ {4}(CLASSROOM_URL=.*)$/m.exec(banner)?.[1] ?? '';
@@ -86,6 +88,7 @@ describe('classroom serve', () => {
   it('prints demo tokens for a teacher, a student and an admin manager', async () => {
     const secret = 'a-serve-test-secret-of-enough-length';
     const banner = await serve({ AUTH_JWT_SECRET: secret }).waitFor(bannerDone);
+    expect(banner).toContain('signed with AUTH_JWT_SECRET');
     const tokens = [...banner.matchAll(/^ {6}(ey\S+)$/gm)].map((match) => match[1] ?? '');
     const verifier = new JoseTokenVerifier({ secret });
     const claims = await Promise.all(tokens.map((token) => verifier.verify(token)));
