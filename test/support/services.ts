@@ -1,8 +1,11 @@
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 /**
- * Integration suites need the machine's Redis and PostgreSQL. In CI (`CI=true`) a missing one is
- * a failure; on a developer's machine the suite is skipped and named, so `npm test` still passes
+ * Integration suites need the machine's Redis and PostgreSQL, and fault suites start servers of
+ * their own from the machine's binaries. In CI (`CI=true`) a missing one is a failure; on a
+ * developer's machine the suite is skipped and the reason named, so `npm test` still passes
  * everything else.
  */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,18 +30,78 @@ export const redisAvailable = (url = REDIS_URL) => reachable(url, 6379);
 export const postgresAvailable = (url = POSTGRES_URL) => reachable(url, 5432);
 
 /**
- * Whether a suite that needs `name` can run. Throws in CI when the service is missing, so a
- * misconfigured CI is red rather than silently green; prints what is skipped otherwise.
+ * Whether a suite that needs `name` can run. Throws in CI when it is missing, so a misconfigured
+ * CI is red rather than silently green; prints what is skipped and why otherwise.
  */
-export function requireService(name: 'Redis' | 'PostgreSQL', available: boolean): boolean {
+export function requireService(
+  name: string,
+  available: boolean,
+  missing = `${name} is not reachable`,
+): boolean {
   if (available) return true;
   if (process.env.CI === 'true') {
-    throw new Error(`${name} is required in CI (CI=true) but cannot be reached.`);
+    throw new Error(`CI (CI=true) runs every suite and needs ${name}, but ${missing}.`);
   }
-  console.warn(`[skipped] ${name} is not reachable: its integration tests are skipped.`);
+  console.warn(`[skipped] ${missing}: the tests that need ${name} are skipped.`);
   return false;
 }
 
 /** `describe.runIf` friendly: resolves once per file at collection time. */
 export const hasRedis = requireService('Redis', await redisAvailable());
 export const hasPostgres = requireService('PostgreSQL', await postgresAvailable());
+
+/** The first executable `program` on `PATH`, or null. */
+export function onPath(program: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory: look in the next.
+    }
+  }
+  return null;
+}
+
+/** Where Debian installs the PostgreSQL server's programs (initdb, pg_ctl), newest version first. */
+export function postgresBinDir(root = '/usr/lib/postgresql'): string | null {
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+  return (
+    versions
+      .map((version) => join(root, version, 'bin'))
+      .find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) ?? null
+  );
+}
+
+/**
+ * For suites that stop, freeze or reconfigure their Redis: they start a `redis-server` of their
+ * own from `PATH`. Call it in `describe.runIf`, so that only those suites ask.
+ */
+export function canStartOwnRedis(): boolean {
+  return requireService(
+    'redis-server',
+    onPath('redis-server') !== null,
+    'redis-server is not on PATH (fault tests start a Redis of their own)',
+  );
+}
+
+/**
+ * For suites that stop or freeze their PostgreSQL: they create a cluster of their own with the
+ * server's programs, as the `postgres` user (initdb refuses root), through `runuser`.
+ */
+export function canStartOwnPostgres(): boolean {
+  const name = 'a PostgreSQL server of their own';
+  if (postgresBinDir() === null) {
+    return requireService(name, false, 'no initdb and pg_ctl under /usr/lib/postgresql/*/bin');
+  }
+  if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/runuser')) {
+    return requireService(
+      name,
+      false,
+      'the tests do not run as root with /usr/sbin/runuser, which initdb needs to run as postgres',
+    );
+  }
+  return true;
+}

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 import type { SocketOf } from '../../../src/application/ports/presence-store.js';
-import { hasRedis, REDIS_URL } from '../../support/services.js';
+import { canStartOwnRedis, hasRedis, REDIS_URL } from '../../support/services.js';
 import {
   deleteKeys,
   ORG,
@@ -27,10 +27,16 @@ async function expectTtl(redis: Redis, key: string, ttlS: number): Promise<void>
 }
 
 describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
-  describe.each([
-    { layout: 'with a key prefix, on the shared Redis', prefix: uniquePrefix(), ownServer: false },
-    { layout: 'without a prefix, on a redis-server of its own', prefix: '', ownServer: true },
-  ])('keys $layout', ({ prefix, ownServer }) => {
+  describe.each(
+    [
+      {
+        layout: 'with a key prefix, on the shared Redis',
+        prefix: uniquePrefix(),
+        ownServer: false,
+      },
+      { layout: 'without a prefix, on a redis-server of its own', prefix: '', ownServer: true },
+    ].filter(({ ownServer }) => !ownServer || canStartOwnRedis()),
+  )('keys $layout', ({ prefix, ownServer }) => {
     let server: RedisServerProcess | undefined;
     let redis: Redis;
     let store: RedisPresenceStore;
