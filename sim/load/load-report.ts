@@ -6,17 +6,17 @@ export function formatLoadReport(report: LoadReport): string {
   const { clients, delivery, seats, actions } = report;
   const lines: string[] = [
     `classroom-sim load against ${report.urls.join(', ')}`,
-    `  ${clients.managers} managers, ${clients.teachers} teachers, ${clients.students} students; ` +
+    `  ${counted(clients.managers, 'manager')}, ${counted(clients.teachers, 'teacher')}, ${counted(clients.students, 'student')}; ` +
       `ran ${(report.elapsedMs / 1000).toFixed(1)} s of the ${(report.durationMs / 1000).toFixed(1)} s asked`,
     ...report.notes.map((note) => `  note: ${note}`),
     '',
     `Connect rate: ${report.connectRatePerS} admitted handshakes/s during the opening wave`,
     '',
-    'Requests (latency of answered requests, ms):',
+    'Requests (latency of answered requests, ms; "connect" is every handshake, reconnects included):',
     textTable([
       ['request', 'sent', 'ok', 'failed', 'p50', 'p95', 'p99', 'max'],
       ...Object.entries(report.requests).map(([name, summary]) => [
-        name,
+        name === 'connect' ? 'connect (with reconnects)' : name,
         summary.sent,
         summary.ok,
         summary.sent - summary.ok,
@@ -82,6 +82,11 @@ export function formatLoadReport(report: LoadReport): string {
       : 'FAIL: events were lost, duplicated or unexpected, or requests failed unexpectedly (see above).',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `1 manager`, `2 managers`. */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function round(value: number): number {
