@@ -48,3 +48,15 @@ export type WorkerAnswer =
   | { readonly type: 'settled'; readonly delivery: DeliveryReport }
   | { readonly type: 'disconnected' }
   | { readonly type: 'failed'; readonly message: string };
+
+/** What the bench driver asks of its echo server over IPC. */
+export type EchoCommand = { readonly type: 'usage' };
+
+export type EchoAnswer =
+  | { readonly type: 'listening'; readonly port: number }
+  | {
+      readonly type: 'usage';
+      /** Sockets connected to its namespace. */
+      readonly sockets: number;
+      readonly heapUsedBytes: number;
+    };

@@ -1,5 +1,5 @@
 import { type LoadReport, loadRunPassed } from './load-run.js';
-import { countsText, textTable } from './text-table.js';
+import { counted, countsText, textTable } from './text-table.js';
 
 /** The human-readable report of `classroom-sim load`. */
 export function formatLoadReport(report: LoadReport): string {
@@ -82,11 +82,6 @@ export function formatLoadReport(report: LoadReport): string {
       : 'FAIL: events were lost, duplicated or unexpected, or requests failed unexpectedly (see above).',
   );
   return `${lines.join('\n')}\n`;
-}
-
-/** `1 manager`, `2 managers`. */
-function counted(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function round(value: number): number {
