@@ -1,38 +1,33 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
+import { BENCH_EVENTS, type BenchClient, type BenchEvent } from './bench-protocol.js';
 import {
-  BENCH_EVENTS,
-  type BenchClient,
-  type BenchEvent,
-  type EchoAnswer,
-  type EchoCommand,
-  type WorkerAnswer,
-  type WorkerCommand,
-} from './bench-protocol.js';
+  type BenchServer,
+  BenchWorker,
+  benchClients,
+  connectAll,
+  RAISED_RATE_LIMIT,
+  seatCountOf,
+  startEchoServer,
+  startServiceServer,
+} from './bench-servers.js';
 import {
-  type CorePlan,
   cpuSeconds,
   machineBusySeconds,
   openFileLimits,
   planCores,
   residentBytes,
-  startChild,
-  startScript,
   stopChild,
-  waitForOutput,
 } from './child-processes.js';
 import { measureDatabaseCeiling } from './database-ceiling.js';
 import { type DeliveryReport, mergeDeliveryReports } from './delivery-ledger.js';
 import type { LatencySummary } from './latency-histogram.js';
-import { scrapeMetrics } from './metrics-scrape.js';
-import { type Population, seededPopulation } from './population.js';
+import { seededPopulation } from './population.js';
 import { RequestStats } from './request-stats.js';
 import { scratchDatabase, seedPopulation } from './seed-database.js';
 
@@ -170,8 +165,6 @@ export const TARGETS = {
 } as const;
 
 const STUDENTS_PER_LESSON = 25;
-/** The service's per-socket limiter, raised so that it is not what is measured. */
-const RAISED_RATE_LIMIT = '1000000';
 const SECRET = randomBytes(32).toString('base64url');
 /** Open files a process needs besides its sockets: modules, pipes, Redis and PostgreSQL pools. */
 const SPARE_OPEN_FILES = 1_024;
@@ -179,21 +172,11 @@ const SPARE_OPEN_FILES = 1_024;
 const OPEN_FILES_MARGIN = 32;
 /** Idle clients per client process in the memory phase: the driver deals them to enough processes. */
 const IDLE_CLIENTS_PER_WORKER = 5_000;
-const START_TIMEOUT_MS = 60_000;
 const SETTLE_TIMEOUT_MS = 10_000;
 /** The database ceiling is a diagnosis, not a target: a few seconds say enough. */
 const CEILING_DURATION_MS = 5_000;
 /** Idle clients are measured after this long idle, as they would be on a real server. */
 const IDLE_SETTLE_MS = 2_000;
-
-/** A server under test in a child process of its own. */
-interface Server {
-  readonly kind: 'echo' | 'service';
-  readonly child: ChildProcess;
-  readonly url: string;
-  /** The sockets it holds and its V8 heap in use. */
-  usage(): Promise<{ sockets: number; heapUsedBytes: number }>;
-}
 
 /**
  * `classroom-sim bench`: measures the service against a bare Socket.IO echo server doing the same
@@ -231,76 +214,38 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     openFileLimits('self').hard,
     Math.max(options.idleClients, options.clients) + SPARE_OPEN_FILES,
   );
+  // Every process the run starts, so that all of them are stopped, also on failure.
   const children = new Set<ChildProcess>();
-
-  const startEcho = async (seatCount: number): Promise<Server> => {
-    const child = startScript('sim/load/echo-server.ts', {
-      cpu: cores.serverCpu,
-      openFiles,
-      args: [String(seatCount)],
-    });
-    children.add(child);
-    const [answer] = (await once(child, 'message')) as [EchoAnswer];
-    if (answer.type !== 'listening') throw new Error(`the echo server said ${answer.type} first`);
-    return {
-      kind: 'echo',
-      child,
-      url: `http://127.0.0.1:${answer.port}`,
-      async usage() {
-        const answered = once(child, 'message') as Promise<[EchoAnswer]>;
-        child.send({ type: 'usage' } satisfies EchoCommand);
-        const [usage] = await answered;
-        if (usage.type !== 'usage') throw new Error(`the echo server answered ${usage.type}`);
-        return usage;
-      },
-    };
+  const tracked = <T extends { child: ChildProcess }>(started: T): T => {
+    children.add(started.child);
+    return started;
   };
-  const startService = async (keyPrefix: string): Promise<Server> => {
-    const child = startChild({
-      argv: [process.execPath, 'bin/classroom.js', 'serve'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        REDIS_URL: options.redisUrl,
-        REDIS_KEY_PREFIX: keyPrefix,
-        DATABASE_URL: database.url,
-        AUTH_JWT_SECRET: SECRET,
-        RATE_LIMIT_PER_S: RAISED_RATE_LIMIT,
-        RATE_LIMIT_BURST: RAISED_RATE_LIMIT,
-        LOG_LEVEL: 'warn',
-      },
-      openFiles,
-      ipc: false,
-      ...(cores.serverCpu === undefined ? {} : { cpu: cores.serverCpu }),
-    });
-    children.add(child);
-    const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/, START_TIMEOUT_MS);
-    // Nothing reads the log from here on; a full pipe must never block the server.
-    child.stdout?.resume();
-    child.stderr?.resume();
-    const serviceUrl = url as string;
-    const metric = async (name: string) =>
-      [...(await scrapeMetrics(serviceUrl, name)).values()].reduce((sum, value) => sum + value, 0);
-    return {
-      kind: 'service',
-      child,
-      url: serviceUrl,
-      usage: async () => ({
-        sockets: await metric('classroom_connected_sockets'),
-        heapUsedBytes: await metric('nodejs_heap_size_used_bytes'),
-      }),
-    };
-  };
+  const place = (cpu: number | undefined) => ({ cpu, openFiles });
+  const startEcho = async (seatCount: number) =>
+    tracked(await startEchoServer(seatCount, place(cores.serverCpu)));
+  const startService = async (keyPrefix: string) =>
+    tracked(
+      await startServiceServer(
+        { redisUrl: options.redisUrl, keyPrefix, databaseUrl: database.url, secret: SECRET },
+        place(cores.serverCpu),
+      ),
+    );
   const startWorkers = (count: number) =>
     Promise.all(
-      Array.from({ length: count }, async () => {
-        const worker = await Worker.start(cores, openFiles);
-        children.add(worker.child);
-        return worker;
-      }),
+      Array.from({ length: count }, async () =>
+        tracked(await BenchWorker.start(place(cores.clientCpu))),
+      ),
     );
+  const connect = (
+    workers: readonly BenchWorker[],
+    server: BenchServer,
+    clients: readonly BenchClient[],
+    claimSeats: boolean,
+  ) =>
+    connectAll(workers, server.url, clients, {
+      claimSeats,
+      connectConcurrency: options.connectConcurrency,
+    });
   const stop = async (processes: ReadonlyArray<ChildProcess>) => {
     for (const child of processes) {
       await stopChild(child);
@@ -316,7 +261,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     say('seeding a fresh PostgreSQL database');
     await seedPopulation(database.url, driven);
     await seedPopulation(database.url, idle);
-    const drivenClients = await benchClients(driven);
+    const drivenClients = await benchClients(driven, SECRET);
 
     say('starting the echo server and the service, and connecting their clients');
     const echo = await startEcho(seatCountOf(driven));
@@ -326,7 +271,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       [service, await startWorkers(options.workers)],
     ]);
     for (const [server, workers] of clientsOf) {
-      await connectAll(workers, server.url, drivenClients, true);
+      await connect(workers, server, drivenClients, true);
     }
 
     say('measuring the database work alone');
@@ -354,7 +299,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await stop([...workers.map((worker) => worker.child), server.child]);
     }
 
-    const idleStudents = (await benchClients(idle)).filter((client) => client.role === 'student');
+    const idleStudents = (await benchClients(idle, SECRET)).filter(
+      (client) => client.role === 'student',
+    );
     const memoryRounds: MemoryRound[] = [];
     for (let round = 1; round <= options.rounds; round += 1) {
       say(`memory round ${round} of ${options.rounds}: ${idleStudents.length} idle clients`);
@@ -442,8 +389,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   /** Drives `server`'s connected clients with each event in turn; the figures per event. */
   async function drive(
-    server: Server,
-    workers: readonly Worker[],
+    server: BenchServer,
+    workers: readonly BenchWorker[],
   ): Promise<Record<BenchEvent, PhaseFigures>> {
     const phases: Partial<Record<BenchEvent, PhaseFigures>> = {};
     for (const event of BENCH_EVENTS) {
@@ -494,7 +441,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 
   /** Waits for the teachers of `workers` to hear every seat claim acknowledged; what arrived. */
-  async function settle(workers: readonly Worker[]): Promise<DeliveryReport> {
+  async function settle(workers: readonly BenchWorker[]): Promise<DeliveryReport> {
     const settled = await Promise.all(
       workers.map((worker) => worker.ask({ type: 'settle', timeoutMs: SETTLE_TIMEOUT_MS })),
     );
@@ -507,7 +454,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   /** Connects `clients` to a fresh `server` and reads what they cost it; stops it after. */
   async function measureMemory(
-    server: Server,
+    server: BenchServer,
     clients: readonly BenchClient[],
   ): Promise<ServerMemory> {
     const pid = server.child.pid as number;
@@ -522,7 +469,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     try {
       const before = await server.usage();
       const rssBeforeBytes = residentBytes(pid);
-      const connected = await connectAll(workers, server.url, clients, false);
+      const connected = await connect(workers, server, clients, false);
       await delay(IDLE_SETTLE_MS);
       const rssAfterBytes = residentBytes(pid);
       const after = await server.usage();
@@ -546,98 +493,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await stop([...workers.map((worker) => worker.child), server.child]);
     }
   }
-
-  /** Deals whole lessons (teacher and students) to the workers and connects them; returns how many connected. */
-  async function connectAll(
-    workers: readonly Worker[],
-    url: string,
-    clients: readonly BenchClient[],
-    claimSeats: boolean,
-  ): Promise<number> {
-    const lessons = [...new Set(clients.map((client) => client.lessonId))];
-    const workerOf = new Map(lessons.map((lessonId, i) => [lessonId, i % workers.length]));
-    const answers = await Promise.all(
-      workers.map((worker, i) =>
-        worker.ask({
-          type: 'connect',
-          url,
-          clients: clients.filter((client) => workerOf.get(client.lessonId) === i),
-          connectConcurrency: options.connectConcurrency,
-          claimSeats,
-        }),
-      ),
-    );
-    return answers.reduce(
-      (sum, answer) => sum + (answer.type === 'connected' ? answer.connected : 0),
-      0,
-    );
-  }
-}
-/** A client process of the bench, asked one command at a time over IPC. */
-class Worker {
-  private constructor(readonly child: ChildProcess) {}
-
-  static async start(cores: CorePlan, openFiles: number): Promise<Worker> {
-    const child = startScript('sim/load/bench-worker.ts', { cpu: cores.clientCpu, openFiles });
-    child.stdout?.resume();
-    child.stderr?.resume();
-    // Commands sent before the worker listens would be lost: it says when it is ready.
-    const [answer] = (await once(child, 'message')) as [WorkerAnswer];
-    if (answer.type !== 'ready')
-      throw new Error(`a bench client process said ${answer.type} first`);
-    return new Worker(child);
-  }
-
-  async ask(command: WorkerCommand): Promise<WorkerAnswer> {
-    const answered = once(this.child, 'message') as Promise<[WorkerAnswer]>;
-    const exited = once(this.child, 'exit').then(() => {
-      throw new Error(`a bench client process exited while asked to ${command.type}`);
-    });
-    this.child.send(command);
-    const [answer] = await Promise.race([answered, exited]);
-    if (answer.type === 'failed')
-      throw new Error(`a bench client process failed: ${answer.message}`);
-    return answer;
-  }
-}
-
-/** Tokens and seats for a seeded population: the i-th student of a lesson takes seat i. */
-async function benchClients(population: Population): Promise<BenchClient[]> {
-  const nowS = Math.floor(Date.now() / 1000);
-  const token = (userId: string, orgId: string, role: 'teacher' | 'student') =>
-    signAccessToken({ secret: SECRET, sub: userId, orgId, role, ttlS: 24 * 3600, nowS });
-  const seated = new Map<string, number>();
-  const teacherOf = new Map(population.lessons.map((lesson) => [lesson.id, lesson.teacherId]));
-  const clients: BenchClient[] = [];
-  for (const teacher of population.teachers) {
-    clients.push({
-      userId: teacher.userId,
-      orgId: teacher.orgId,
-      role: 'teacher',
-      token: await token(teacher.userId, teacher.orgId, 'teacher'),
-      lessonId: teacher.lessonId,
-      teacherId: teacher.userId,
-      seatId: '',
-    });
-  }
-  for (const student of population.students) {
-    const seat = (seated.get(student.lessonId) ?? 0) + 1;
-    seated.set(student.lessonId, seat);
-    clients.push({
-      userId: student.userId,
-      orgId: student.orgId,
-      role: 'student',
-      token: await token(student.userId, student.orgId, 'student'),
-      lessonId: student.lessonId,
-      teacherId: teacherOf.get(student.lessonId) as string,
-      seatId: String(seat),
-    });
-  }
-  return clients;
 }
 
 /** CPU seconds used so far by the server, its clients, Redis and the whole machine. */
-async function phaseCpu(server: ChildProcess, workers: readonly Worker[], redis: Redis) {
+async function phaseCpu(server: ChildProcess, workers: readonly BenchWorker[], redis: Redis) {
   return {
     server: cpuSeconds(server.pid as number),
     clients: workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid as number), 0),
@@ -722,13 +581,6 @@ function ratio(a: number, b: number): number {
 /** CPU time per acknowledgement, in µs, from a CPU share (% of one core) and acks/s. */
 function microsPerAck(cpuPercent: number, acksPerS: number): number {
   return acksPerS === 0 ? 0 : Math.round(((cpuPercent / 100) * 1e6) / acksPerS);
-}
-
-/** The seat count of the population's lessons, which the echo server's seat maps must have. */
-function seatCountOf(population: Population): number {
-  const counts = new Set(population.lessons.map((lesson) => lesson.seatCount));
-  if (counts.size !== 1) throw new Error(`the bench's lessons have seat counts ${[...counts]}`);
-  return [...counts][0] as number;
 }
 
 function mb(bytes: number): string {
