@@ -50,13 +50,9 @@ export type WorkerAnswer =
   | { readonly type: 'failed'; readonly message: string };
 
 /** What the bench driver asks of its echo server over IPC. */
-export type EchoCommand = { readonly type: 'usage' };
+export type EchoCommand = { readonly type: 'sockets' };
 
 export type EchoAnswer =
   | { readonly type: 'listening'; readonly port: number }
-  | {
-      readonly type: 'usage';
-      /** Sockets connected to its namespace. */
-      readonly sockets: number;
-      readonly heapUsedBytes: number;
-    };
+  /** Sockets connected to its namespace. */
+  | { readonly type: 'sockets'; readonly sockets: number };

@@ -28,6 +28,7 @@ export function formatBenchReport(report: BenchReport): string {
     mib(figures.rssBeforeBytes),
     mib(figures.rssAfterBytes),
     kib(figures.rssPerClientBytes),
+    kib(figures.rssPerClientUncollectedBytes),
     kib(figures.heapPerClientBytes),
     figures.openFileLimit,
   ];
@@ -103,7 +104,8 @@ export function formatBenchReport(report: BenchReport): string {
         'RSS before MB',
         'RSS after MB',
         'KB per client',
-        'heap KB per client',
+        'before GC',
+        'live heap KB per client',
         'open-file limit',
       ],
       ...memory.rounds.flatMap((round, i) => [
@@ -111,6 +113,8 @@ export function formatBenchReport(report: BenchReport): string {
         memoryRow(i + 1, 'service', round.service),
       ]),
     ]),
+    '  RSS and heap read after a full garbage collection (through the server\'s inspector); "before GC": the RSS per',
+    '  client as found, which holds whatever garbage the connections left and the server had not yet collected.',
     `  service RSS per client over the echo server's: ${spreadText(memory.rssRatio)}`,
     `Delivery of set_student_name at the teachers: service ${deliveryText(delivery.service)}; echo ${deliveryText(delivery.echo)}`,
     '',

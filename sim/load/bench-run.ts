@@ -11,6 +11,7 @@ import {
   BenchWorker,
   benchClients,
   connectAll,
+  deleteKeys,
   RAISED_RATE_LIMIT,
   seatCountOf,
   startEchoServer,
@@ -26,6 +27,7 @@ import {
 } from './child-processes.js';
 import { measureDatabaseCeiling } from './database-ceiling.js';
 import { type DeliveryReport, mergeDeliveryReports } from './delivery-ledger.js';
+import { freePort, InspectorSession } from './inspector.js';
 import type { LatencySummary } from './latency-histogram.js';
 import { seededPopulation } from './population.js';
 import { RequestStats } from './request-stats.js';
@@ -108,6 +110,10 @@ export interface EventComparison {
 }
 
 /** One server's resident memory before and after the idle clients connected and joined. */
+/**
+ * One server's memory before and after the idle clients connected and joined, each reading taken
+ * after a full garbage collection, so that it does not depend on when the server last collected.
+ */
 export interface ServerMemory {
   /** Clients whose connection and join the server acknowledged. */
   readonly connected: number;
@@ -115,7 +121,14 @@ export interface ServerMemory {
   readonly admitted: number;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
+  /** What the target compares: resident memory per admitted client. */
   readonly rssPerClientBytes: number;
+  /**
+   * The same as found, before the collection: garbage the connections left is in it as long as
+   * the server has not collected it.
+   */
+  readonly rssPerClientUncollectedBytes: number;
+  /** Live V8 heap per admitted client: what the server keeps for each socket. */
   readonly heapPerClientBytes: number;
   readonly openFileLimit: number;
 }
@@ -221,13 +234,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     return started;
   };
   const place = (cpu: number | undefined) => ({ cpu, openFiles });
-  const startEcho = async (seatCount: number) =>
-    tracked(await startEchoServer(seatCount, place(cores.serverCpu)));
-  const startService = async (keyPrefix: string) =>
+  const startEcho = async (seatCount: number, nodeOptions: readonly string[] = []) =>
+    tracked(await startEchoServer(seatCount, { ...place(cores.serverCpu), nodeOptions }));
+  const startService = async (keyPrefix: string, nodeOptions: readonly string[] = []) =>
     tracked(
       await startServiceServer(
         { redisUrl: options.redisUrl, keyPrefix, databaseUrl: database.url, secret: SECRET },
-        place(cores.serverCpu),
+        { ...place(cores.serverCpu), nodeOptions },
       ),
     );
   const startWorkers = (count: number) =>
@@ -305,10 +318,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const memoryRounds: MemoryRound[] = [];
     for (let round = 1; round <= options.rounds; round += 1) {
       say(`memory round ${round} of ${options.rounds}: ${idleStudents.length} idle clients`);
+      // The bench collects the server's garbage through its inspector before every reading.
+      let port = await freePort();
+      const echo = await startEcho(seatCountOf(idle), [`--inspect=127.0.0.1:${port}`]);
+      const echoMemory = await measureMemory(echo, port, idleStudents);
+      port = await freePort();
+      // A key prefix per round, so that every round's service starts from an empty Redis.
+      const service = await startService(`${keyStem}-m${round}:`, [`--inspect=127.0.0.1:${port}`]);
       memoryRounds.push({
-        echo: await measureMemory(await startEcho(seatCountOf(idle)), idleStudents),
-        // A key prefix per round, so that every round's service starts from an empty Redis.
-        service: await measureMemory(await startService(`${keyStem}-m${round}:`), idleStudents),
+        echo: echoMemory,
+        service: await measureMemory(service, port, idleStudents),
       });
     }
 
@@ -452,9 +471,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     );
   }
 
-  /** Connects `clients` to a fresh `server` and reads what they cost it; stops it after. */
+  /**
+   * Connects `clients` to a fresh `server`, whose inspector listens on `inspectorPort`, and reads
+   * what they cost it; stops it after.
+   */
   async function measureMemory(
     server: BenchServer,
+    inspectorPort: number,
     clients: readonly BenchClient[],
   ): Promise<ServerMemory> {
     const pid = server.child.pid as number;
@@ -465,31 +488,37 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         `the ${server.kind} may open ${openFileLimit} files and has ${inUse} open, too few for ${clients.length} clients; lower --idle-clients or raise the hard limit (ulimit -Hn)`,
       );
     }
+    const inspector = await InspectorSession.connect(inspectorPort);
     const workers = await startWorkers(memoryWorkers);
     try {
-      const before = await server.usage();
-      const rssBeforeBytes = residentBytes(pid);
+      const collected = async () => {
+        await inspector.collectGarbage();
+        return { rssBytes: residentBytes(pid), heapBytes: await inspector.heapUsedBytes() };
+      };
+      const socketsBefore = await server.sockets();
+      const before = await collected();
       const connected = await connect(workers, server, clients, false);
       await delay(IDLE_SETTLE_MS);
-      const rssAfterBytes = residentBytes(pid);
-      const after = await server.usage();
-      const admitted = after.sockets - before.sockets;
+      const rssUncollectedBytes = residentBytes(pid);
+      const after = await collected();
+      const admitted = (await server.sockets()) - socketsBefore;
       say(
-        `  ${server.kind}: ${connected} clients connected, ${admitted} admitted; RSS ${mb(rssBeforeBytes)} → ${mb(rssAfterBytes)} MB`,
+        `  ${server.kind}: ${connected} clients connected, ${admitted} admitted; RSS ${mb(before.rssBytes)} → ${mb(after.rssBytes)} MB`,
       );
       await Promise.all(workers.map((worker) => worker.ask({ type: 'disconnect' })));
+      const perClient = (bytes: number) => Math.round(bytes / Math.max(1, admitted));
       return {
         connected,
         admitted,
-        rssBeforeBytes,
-        rssAfterBytes,
-        rssPerClientBytes: Math.round((rssAfterBytes - rssBeforeBytes) / Math.max(1, admitted)),
-        heapPerClientBytes: Math.round(
-          (after.heapUsedBytes - before.heapUsedBytes) / Math.max(1, admitted),
-        ),
+        rssBeforeBytes: before.rssBytes,
+        rssAfterBytes: after.rssBytes,
+        rssPerClientBytes: perClient(after.rssBytes - before.rssBytes),
+        rssPerClientUncollectedBytes: perClient(rssUncollectedBytes - before.rssBytes),
+        heapPerClientBytes: perClient(after.heapBytes - before.heapBytes),
         openFileLimit,
       };
     } finally {
+      inspector.close();
       await stop([...workers.map((worker) => worker.child), server.child]);
     }
   }
@@ -596,11 +625,4 @@ function redactUrl(text: string): string {
   const url = new URL(text);
   if (url.password !== '') url.password = '***';
   return url.toString();
-}
-
-/** Removes every key under `prefix`, a batch at a time. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) {
-    if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-  }
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Redis } from 'ioredis';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
 import type {
   BenchClient,
@@ -27,8 +28,8 @@ export interface BenchServer {
   readonly kind: 'echo' | 'service';
   readonly child: ChildProcess;
   readonly url: string;
-  /** The sockets it holds and its V8 heap in use. */
-  usage(): Promise<{ sockets: number; heapUsedBytes: number }>;
+  /** The sockets it holds, by its own count. */
+  sockets(): Promise<number>;
 }
 
 /** What the service is given to run on: its Redis, its key prefix, its database and its secret. */
@@ -56,12 +57,12 @@ export async function startEchoServer(
       kind: 'echo',
       child,
       url: `http://127.0.0.1:${answer.port}`,
-      async usage() {
+      async sockets() {
         const answered = once(child, 'message') as Promise<[EchoAnswer]>;
-        child.send({ type: 'usage' } satisfies EchoCommand);
-        const [usage] = await answered;
-        if (usage.type !== 'usage') throw new Error(`the echo server answered ${usage.type}`);
-        return usage;
+        child.send({ type: 'sockets' } satisfies EchoCommand);
+        const [answer] = await answered;
+        if (answer.type !== 'sockets') throw new Error(`the echo server answered ${answer.type}`);
+        return answer.sockets;
       },
     };
   });
@@ -97,16 +98,15 @@ export async function startServiceServer(
     child.stdout?.resume();
     child.stderr?.resume();
     const serviceUrl = url as string;
-    const metric = async (name: string) =>
-      [...(await scrapeMetrics(serviceUrl, name)).values()].reduce((sum, value) => sum + value, 0);
     return {
       kind: 'service',
       child,
       url: serviceUrl,
-      usage: async () => ({
-        sockets: await metric('classroom_connected_sockets'),
-        heapUsedBytes: await metric('nodejs_heap_size_used_bytes'),
-      }),
+      sockets: async () =>
+        [...(await scrapeMetrics(serviceUrl, 'classroom_connected_sockets')).values()].reduce(
+          (sum, value) => sum + value,
+          0,
+        ),
     };
   });
 }
@@ -211,6 +211,13 @@ export function seatCountOf(population: Population): number {
   const counts = new Set(population.lessons.map((lesson) => lesson.seatCount));
   if (counts.size !== 1) throw new Error(`the bench's lessons have seat counts ${[...counts]}`);
   return [...counts][0] as number;
+}
+
+/** Removes every key under `prefix` (the service's, after a run), a batch at a time. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) {
+    if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+  }
 }
 
 /** Runs `started` on a just-spawned child; the child is stopped when it fails to start. */

@@ -9,8 +9,8 @@
  * same `set_student_name` event to the lesson's teachers and acknowledges as the service does. No
  * authentication, no checks, no stores: what the service spends beyond this is its own work.
  *
- * Over IPC it tells its parent the port it listens on, then answers `usage` with the sockets it
- * holds and its heap in use (bench-protocol.ts); it stops on SIGTERM.
+ * Over IPC it tells its parent the port it listens on, then answers `sockets` with the sockets it
+ * holds (bench-protocol.ts); it stops on SIGTERM.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -72,12 +72,8 @@ classroom.on('connection', (socket) => {
 httpServer.listen(0, '127.0.0.1');
 await once(httpServer, 'listening');
 process.on('message', (command: EchoCommand) => {
-  if (command.type !== 'usage') return;
-  process.send?.({
-    type: 'usage',
-    sockets: classroom.sockets.size,
-    heapUsedBytes: process.memoryUsage().heapUsed,
-  } satisfies EchoAnswer);
+  if (command.type !== 'sockets') return;
+  process.send?.({ type: 'sockets', sockets: classroom.sockets.size } satisfies EchoAnswer);
 });
 process.send?.({ type: 'listening', port: (httpServer.address() as AddressInfo).port });
 process.once('SIGTERM', () => {

@@ -102,6 +102,8 @@ describe.runIf(hasRedis && hasPostgres)(
         for (const server of [round.echo, round.service]) {
           expect(server).toMatchObject({ connected: IDLE_CLIENTS, admitted: IDLE_CLIENTS });
           expect(server.rssBeforeBytes).toBeGreaterThan(10 * 2 ** 20);
+          // Read after a full collection, the live heap holds at least the sockets themselves.
+          expect(server.heapPerClientBytes).toBeGreaterThan(1_000);
           expect(server.openFileLimit).toBeGreaterThanOrEqual(IDLE_CLIENTS);
         }
       }
@@ -149,6 +151,7 @@ describe('the bench targets and its exit code', () => {
     rssBeforeBytes: 0,
     rssAfterBytes: 0,
     rssPerClientBytes: 0,
+    rssPerClientUncollectedBytes: 0,
     heapPerClientBytes: 0,
     openFileLimit: 0,
   });
