@@ -493,7 +493,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     try {
       // Twice: the first collection frees the garbage the connections left, the second compacts
       // the pages that left fragmented (V8 picks the pages to compact from what the collection
-      // before found), as an idle server's memory reducer does within seconds on its own.
+      // before found); what remains is what the sockets hold.
       const collected = async () => {
         await inspector.collectGarbage();
         await inspector.collectGarbage();
