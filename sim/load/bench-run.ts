@@ -279,13 +279,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     say('starting the echo server and the service, and connecting their clients');
     const echo = await startEcho(seatCountOf(driven));
     const service = await startService(`${keyStem}:`);
-    const clientsOf = new Map([
-      [echo, await startWorkers(options.workers)],
-      [service, await startWorkers(options.workers)],
-    ]);
-    for (const [server, workers] of clientsOf) {
-      await connect(workers, server, drivenClients, true);
-    }
+    const echoWorkers = await startWorkers(options.workers);
+    const serviceWorkers = await startWorkers(options.workers);
+    await connect(echoWorkers, echo, drivenClients, true);
+    await connect(serviceWorkers, service, drivenClients, true);
 
     say('measuring the database work alone');
     const ceiling = await measureDatabaseCeiling(
@@ -297,17 +294,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const drivenRounds: Array<Record<'echo' | 'service', Record<BenchEvent, PhaseFigures>>> = [];
     for (let round = 1; round <= options.rounds; round += 1) {
-      const figures: Partial<Record<'echo' | 'service', Record<BenchEvent, PhaseFigures>>> = {};
-      for (const [server, workers] of clientsOf) {
-        say(`round ${round} of ${options.rounds}: driving the ${server.kind}`);
-        figures[server.kind] = await drive(server, workers);
-      }
-      drivenRounds.push(figures as Record<'echo' | 'service', Record<BenchEvent, PhaseFigures>>);
+      say(`round ${round} of ${options.rounds}: driving the echo server`);
+      const echoFigures = await drive(echo, echoWorkers);
+      say(`round ${round} of ${options.rounds}: driving the service`);
+      drivenRounds.push({ echo: echoFigures, service: await drive(service, serviceWorkers) });
     }
-    const [echoDelivery, serviceDelivery] = await Promise.all(
-      [...clientsOf.values()].map((workers) => settle(workers)),
-    );
-    for (const [server, workers] of clientsOf) {
+    const delivery = {
+      echo: await settle(echoWorkers),
+      service: await settle(serviceWorkers),
+    };
+    for (const [server, workers] of [
+      [echo, echoWorkers],
+      [service, serviceWorkers],
+    ] as const) {
       await Promise.all(workers.map((worker) => worker.ask({ type: 'disconnect' })));
       await stop([...workers.map((worker) => worker.child), server.child]);
     }
@@ -320,14 +319,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       say(`memory round ${round} of ${options.rounds}: ${idleStudents.length} idle clients`);
       // The bench collects the server's garbage through its inspector before every reading.
       let port = await freePort();
-      const echo = await startEcho(seatCountOf(idle), [`--inspect=127.0.0.1:${port}`]);
-      const echoMemory = await measureMemory(echo, port, idleStudents);
+      const freshEcho = await startEcho(seatCountOf(idle), [`--inspect=127.0.0.1:${port}`]);
+      const echoMemory = await measureMemory(freshEcho, port, idleStudents);
       port = await freePort();
       // A key prefix per round, so that every round's service starts from an empty Redis.
-      const service = await startService(`${keyStem}-m${round}:`, [`--inspect=127.0.0.1:${port}`]);
+      const freshService = await startService(`${keyStem}-m${round}:`, [
+        `--inspect=127.0.0.1:${port}`,
+      ]);
       memoryRounds.push({
         echo: echoMemory,
-        service: await measureMemory(service, port, idleStudents),
+        service: await measureMemory(freshService, port, idleStudents),
       });
     }
 
@@ -359,10 +360,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       rssRatio: spreadOf(
         memoryRounds.map((r) => ratio(r.service.rssPerClientBytes, r.echo.rssPerClientBytes)),
       ),
-    };
-    const delivery = {
-      echo: echoDelivery ?? mergeDeliveryReports([]),
-      service: serviceDelivery ?? mergeDeliveryReports([]),
     };
     return {
       date: new Date().toISOString(),
