@@ -12,6 +12,7 @@ import {
   UsageError,
   wholeNumberOption,
 } from '../../sim/load/usage.js';
+import { type ProgressStream, progressBar } from '../progress-bar.js';
 import type { CommandOutput } from './db.js';
 
 /** The options as commander hands them over: strings, checked by `runSimLoad`. */
@@ -41,9 +42,14 @@ const ACK_TIMEOUT_MS = 10_000;
  * `classroom-sim load`: a bounded lesson script over real Socket.IO clients against running
  * loopback nodes (see `runLoad`). Returns the exit code: 0 the run passed, 1 it found lost,
  * duplicated or unexpected events or unexpected errors, or could not run (a node or the database
- * cannot be reached), 2 bad usage.
+ * cannot be reached), 2 bad usage. A progress bar is drawn on `terminal` while it runs, unless it
+ * is not a terminal or the report is JSON.
  */
-export async function runSimLoad(options: SimLoadOptions, output: CommandOutput): Promise<number> {
+export async function runSimLoad(
+  options: SimLoadOptions,
+  output: CommandOutput,
+  terminal: ProgressStream,
+): Promise<number> {
   let population: Population;
   let loadOptions: Omit<Parameters<typeof runLoad>[0], 'population'>;
   let seedDatabase: string | undefined;
@@ -54,14 +60,32 @@ export async function runSimLoad(options: SimLoadOptions, output: CommandOutput)
     output.writeErr(`classroom-sim load: ${error.message}\n`);
     return 2;
   }
+  const bar = progressBar(
+    terminal,
+    'load {bar} {percentage}% | {value}/{total} s | {phase} | {connects} connects (reconnects included), {actions} actions',
+    options.json,
+  );
   try {
     if (seedDatabase !== undefined) await seedPopulation(seedDatabase, population);
-    const report = await runLoad({ ...loadOptions, population });
+    bar?.start(Math.ceil(loadOptions.durationMs / 1000), 0, {
+      phase: 'connecting',
+      connects: 0,
+      actions: 0,
+    });
+    const report = await runLoad({
+      ...loadOptions,
+      population,
+      // Setup may outlast the duration asked for; the bar stays full rather than run over.
+      onProgress: ({ elapsedMs, ...progress }) =>
+        bar?.update(Math.min(bar.getTotal(), Math.floor(elapsedMs / 1000)), progress),
+    });
+    bar?.stop();
     output.writeOut(
       options.json ? `${JSON.stringify(report, null, 2)}\n` : formatLoadReport(report),
     );
     return loadRunPassed(report) ? 0 : 1;
   } catch (error) {
+    bar?.stop();
     output.writeErr(`classroom-sim load failed: ${firstLineOf(error)}\n`);
     return 1;
   }
@@ -151,7 +175,11 @@ export function addSimLoadCommand(program: Command): void {
     .option('--connect-concurrency <n>', 'handshakes in flight at once', '50')
     .option('--json', 'print the report as JSON')
     .action(async (options: SimLoadOptions, command: Command) => {
-      process.exitCode = await runSimLoad(options, command.configureOutput() as CommandOutput);
+      process.exitCode = await runSimLoad(
+        options,
+        command.configureOutput() as CommandOutput,
+        process.stderr,
+      );
     });
 }
 

@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import {
   FAULTS,
@@ -11,6 +10,7 @@ import {
   type SimOptions,
 } from '../../sim/options.js';
 import { runSimulation, type SimReport, type SimulationHooks } from '../../sim/simulator.js';
+import { type ProgressStream, progressBar } from '../progress-bar.js';
 
 /** The options as commander hands them over: strings, validated here. */
 export interface SimRunFlags {
@@ -27,7 +27,7 @@ export interface SimRunFlags {
 /** Where the command writes; a progress bar is drawn only on a terminal. */
 export interface SimRunIo {
   readonly stdout: { write(text: string): unknown };
-  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  readonly stderr: ProgressStream;
 }
 
 export const SIM_RUN_DEFAULTS = {
@@ -164,16 +164,11 @@ export async function runSimRun(
     io.stderr.write(`${options}\n`);
     return 2;
   }
-  const bar =
-    io.stderr.isTTY === true && flags.json !== true
-      ? new SingleBar({
-          stream: io.stderr,
-          format:
-            'simulating {bar} {percentage}% | {value}/{total} simulated s | {duration_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-        })
-      : null;
+  const bar = progressBar(
+    io.stderr,
+    'simulating {bar} {percentage}% | {value}/{total} simulated s | {duration_formatted}',
+    flags.json,
+  );
   bar?.start(Math.ceil(options.durationMs / 1000), 0);
   const startedAt = performance.now();
   const report = await runSimulation(

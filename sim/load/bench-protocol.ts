@@ -48,3 +48,11 @@ export type WorkerAnswer =
   | { readonly type: 'settled'; readonly delivery: DeliveryReport }
   | { readonly type: 'disconnected' }
   | { readonly type: 'failed'; readonly message: string };
+
+/** What the bench driver asks of its echo server over IPC. */
+export type EchoCommand = { readonly type: 'sockets' };
+
+export type EchoAnswer =
+  | { readonly type: 'listening'; readonly port: number }
+  /** Sockets connected to its namespace. */
+  | { readonly type: 'sockets'; readonly sockets: number };

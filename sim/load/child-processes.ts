@@ -70,15 +70,27 @@ export function startChild(options: ChildOptions): ChildProcess {
 }
 
 /**
- * A TypeScript entry point of this checkout in its own process (`node --import tsx <script>`), with
- * an IPC channel to it.
+ * A TypeScript entry point of this checkout in its own process (`node ...nodeOptions --import tsx
+ * <script> ...args`), with an IPC channel to it.
  */
 export function startScript(
   script: string,
-  options: { readonly cpu: number | undefined; readonly openFiles: number },
+  options: {
+    readonly cpu: number | undefined;
+    readonly openFiles: number;
+    readonly nodeOptions?: readonly string[];
+    readonly args?: readonly string[];
+  },
 ): ChildProcess {
   return startChild({
-    argv: [process.execPath, '--import', 'tsx', resolve(ROOT, script)],
+    argv: [
+      process.execPath,
+      ...(options.nodeOptions ?? []),
+      '--import',
+      'tsx',
+      resolve(ROOT, script),
+      ...(options.args ?? []),
+    ],
     env: process.env,
     openFiles: options.openFiles,
     ipc: true,

@@ -1,22 +1,22 @@
 import { type LoadReport, loadRunPassed } from './load-run.js';
-import { countsText, textTable } from './text-table.js';
+import { counted, countsText, textTable } from './text-table.js';
 
 /** The human-readable report of `classroom-sim load`. */
 export function formatLoadReport(report: LoadReport): string {
   const { clients, delivery, seats, actions } = report;
   const lines: string[] = [
     `classroom-sim load against ${report.urls.join(', ')}`,
-    `  ${clients.managers} managers, ${clients.teachers} teachers, ${clients.students} students; ` +
+    `  ${counted(clients.managers, 'manager')}, ${counted(clients.teachers, 'teacher')}, ${counted(clients.students, 'student')}; ` +
       `ran ${(report.elapsedMs / 1000).toFixed(1)} s of the ${(report.durationMs / 1000).toFixed(1)} s asked`,
     ...report.notes.map((note) => `  note: ${note}`),
     '',
     `Connect rate: ${report.connectRatePerS} admitted handshakes/s during the opening wave`,
     '',
-    'Requests (latency of answered requests, ms):',
+    'Requests (latency of answered requests, ms; "connect" is every handshake, reconnects included):',
     textTable([
       ['request', 'sent', 'ok', 'failed', 'p50', 'p95', 'p99', 'max'],
       ...Object.entries(report.requests).map(([name, summary]) => [
-        name,
+        name === 'connect' ? 'connect (with reconnects)' : name,
         summary.sent,
         summary.ok,
         summary.sent - summary.ok,

@@ -33,6 +33,18 @@ export interface LoadOptions {
   /** How long to wait for expected server events before counting them lost. */
   readonly settleTimeoutMs: number;
   readonly ackTimeoutMs: number;
+  /** Told where the run is as it goes: after each handshake, and on every tick of the steady phase. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+/** Where a run is, for a progress display. */
+export interface LoadProgress {
+  readonly phase: 'connecting' | 'claiming seats' | 'steady' | 'leaving';
+  readonly elapsedMs: number;
+  /** Admitted handshakes so far, reconnects included. */
+  readonly connects: number;
+  /** Steady-phase actions started so far. */
+  readonly actions: number;
 }
 
 /** Pairs of students who claim the same seat at the same moment; one must get `seat_taken`. */
@@ -55,7 +67,10 @@ export interface LoadReport {
   readonly elapsedMs: number;
   /** Admitted handshakes per second during the opening wave (reconnects not included). */
   readonly connectRatePerS: number;
-  /** By request name (`connect`, then the client events): outcomes and ack latency. */
+  /**
+   * By request name (`connect`, then the client events): outcomes and ack latency. `connect`
+   * counts every handshake, the steady phase's reconnects included.
+   */
   readonly requests: Readonly<Record<string, RequestSummary>>;
   /** Every failure by code, all requests together. */
   readonly errors: Readonly<Record<string, number>>;
@@ -159,7 +174,7 @@ interface Classroom {
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const startedAt = performance.now();
   const before = await Promise.all(options.urls.map((url) => scrapeMetrics(url)));
-  const run = new LoadRun(options);
+  const run = new LoadRun(options, startedAt);
   await run.cast();
   const wave = await run.connectEveryone();
   await run.claimSeats();
@@ -190,8 +205,27 @@ class LoadRun {
   /** Where `nextStudent` looks first. */
   private cursor = 0;
 
-  constructor(private readonly options: LoadOptions) {
+  constructor(
+    private readonly options: LoadOptions,
+    private readonly startedAtMs: number,
+  ) {
     this.notes = [...options.population.notes];
+  }
+
+  private tell(phase: LoadProgress['phase']): void {
+    this.options.onProgress?.({
+      phase,
+      elapsedMs: performance.now() - this.startedAtMs,
+      connects: this.stats.okCount('connect'),
+      actions: this.actions.done,
+    });
+  }
+
+  /** Connects `actor` in the opening wave and says so; false when refused or unreachable. */
+  private async connect(actor: Actor): Promise<boolean> {
+    const connected = await actor.client.connect();
+    this.tell('connecting');
+    return connected;
   }
 
   async cast(): Promise<void> {
@@ -214,16 +248,15 @@ class LoadRun {
     const { connectConcurrency } = this.options;
     const startedAt = performance.now();
     await forEachLimited(this.managers, connectConcurrency, async (manager) => {
-      if (await manager.client.connect())
-        this.ledger.expect(manager.key, 'presence_state', SNAPSHOT);
+      if (await this.connect(manager)) this.ledger.expect(manager.key, 'presence_state', SNAPSHOT);
     });
     await forEachLimited(this.classrooms, connectConcurrency, async (room) => {
-      if (!(await room.teacher.client.connect())) return;
+      if (!(await this.connect(room.teacher))) return;
       this.expectAtManagers('teacher_connect', room.teacher);
       room.teacherPresent = (await this.join(room.teacher, room.lesson.id))?.ok === true;
     });
     await forEachLimited(this.students, connectConcurrency, async ({ room, student }) => {
-      if (!(await student.client.connect())) return;
+      if (!(await this.connect(student))) return;
       const ack = await this.join(student, room.lesson.id);
       // Nobody claims a seat before every student has joined: any join's seat map will do.
       if (ack?.ok) room.seats = (ack.data as { seats: Record<string, string> }).seats;
@@ -233,6 +266,7 @@ class LoadRun {
 
   /** Step 3's seat claims, every lesson at once, one pair in RACE_EVERY students racing. */
   async claimSeats(): Promise<void> {
+    this.tell('claiming seats');
     await Promise.all(this.classrooms.map((room) => this.claimSeatsIn(room)));
   }
 
@@ -319,6 +353,7 @@ class LoadRun {
           room,
         );
       }
+      this.tell('steady');
       await delay(Math.min(SCHEDULER_TICK_MS, Math.max(0, untilMs - performance.now())));
     }
     while (pending.size > 0) await Promise.all([...pending]);
@@ -326,6 +361,7 @@ class LoadRun {
 
   /** Step 5: once every expected event is in, teachers log out, then everyone disconnects. */
   async leave(): Promise<void> {
+    this.tell('leaving');
     const everyone = [
       ...this.managers,
       ...this.classrooms.map((room) => room.teacher),

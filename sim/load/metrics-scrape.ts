@@ -1,3 +1,5 @@
+import { get } from 'node:http';
+
 /** One Prometheus series (name and labels as exposed) and its value. */
 export type Samples = ReadonlyMap<string, number>;
 
@@ -11,14 +13,31 @@ export interface SeriesChange {
 /** The service's own series; the rest of `/metrics` is Node's process metrics. */
 export const SERVICE_PREFIX = 'classroom_';
 
-/** Reads `url`'s `/metrics` and keeps the series whose names start with `prefix`. */
+/** Reads `url`'s `/metrics` (an http:// node) and keeps the series whose names start with `prefix`. */
 export async function scrapeMetrics(url: string, prefix = SERVICE_PREFIX): Promise<Samples> {
-  const response = await fetch(`${url}/metrics`).catch((error: unknown) => {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    throw new Error(`cannot read ${url}/metrics (is the node running?): ${String(cause)}`);
+  const text = await new Promise<string>((resolve, reject) => {
+    // A connection of its own per scrape: a pooled one can be closed by the node's keep-alive
+    // timeout just as the request goes out, and the scrape then fails with ECONNRESET (seen when
+    // the node was busy writing a heap snapshot as the timeout fell due).
+    const request = get(`${url}/metrics`, { agent: false }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`GET ${url}/metrics answered ${response.statusCode}`));
+        return;
+      }
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve(body));
+      response.on('error', reject);
+    });
+    request.on('error', (error) => {
+      reject(new Error(`cannot read ${url}/metrics (is the node running?): ${String(error)}`));
+    });
   });
-  if (!response.ok) throw new Error(`GET ${url}/metrics answered ${response.status}`);
-  return parseSamples(await response.text(), prefix);
+  return parseSamples(text, prefix);
 }
 
 /** The Prometheus text format: `name{labels} value [timestamp]`, comments start with `#`. */

@@ -29,3 +29,8 @@ export function countsText(counts: Readonly<Record<string, number>>): string {
     ? 'none'
     : entries.map(([name, count]) => `${name} ${count}`).join(', ');
 }
+
+/** `1 manager`, `2 managers`: a count and its noun, plural unless the count is one. */
+export function counted(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}

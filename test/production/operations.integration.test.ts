@@ -4,11 +4,11 @@ import { closedPort } from '../adapters/mikro-orm/own-postgres.js';
 import { FakeMixpanel } from '../adapters/mixpanel/fake-mixpanel.js';
 import { disconnection } from '../adapters/socket-io/classroom-harness.js';
 import { runClassroom } from '../cli/cli-process.js';
-import { hasPostgres, hasRedis, POSTGRES_URL } from '../support/services.js';
+import { canStartOwnRedis, hasPostgres, hasRedis, POSTGRES_URL } from '../support/services.js';
 import { Deployment, ORG, readiness, useOwnRedis } from './deployment.js';
 import { FailoverProxy } from './failover-proxy.js';
 
-describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
+describe.runIf(hasPostgres && canStartOwnRedis())('/readyz of a production node', () => {
   const own = useOwnRedis();
 
   it('answers 200 with Redis, its expiry notifications and the database checked', async () => {
@@ -57,20 +57,23 @@ describe.runIf(hasRedis && hasPostgres)('/readyz of a production node', () => {
   });
 });
 
-describe.runIf(hasRedis)('/readyz of a production node whose Redis refuses CONFIG', () => {
-  const own = useOwnRedis(['--rename-command', 'CONFIG', '']);
+describe.runIf(hasPostgres && canStartOwnRedis())(
+  '/readyz of a production node whose Redis refuses CONFIG',
+  () => {
+    const own = useOwnRedis(['--rename-command', 'CONFIG', '']);
 
-  it('stays ready and says why expiry notifications are off', async () => {
-    const node = await own.deployment.startNode();
-    const { status, body } = await readiness(node);
-    expect(status).toBe(200);
-    expect(body.checks).toContainEqual({
-      name: 'expiry_notifications',
-      ok: true,
-      detail: expect.stringMatching(/^off: Redis refused CONFIG/),
+    it('stays ready and says why expiry notifications are off', async () => {
+      const node = await own.deployment.startNode();
+      const { status, body } = await readiness(node);
+      expect(status).toBe(200);
+      expect(body.checks).toContainEqual({
+        name: 'expiry_notifications',
+        ok: true,
+        detail: expect.stringMatching(/^off: Redis refused CONFIG/),
+      });
     });
-  });
-});
+  },
+);
 
 describe.runIf(hasRedis && hasPostgres)('SIGTERM on a production node of two', () => {
   let deployment: Deployment;

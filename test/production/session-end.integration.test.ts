@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasPostgres, hasRedis } from '../support/services.js';
+import { canStartOwnRedis, hasPostgres, hasRedis } from '../support/services.js';
 import { Deployment, FAST_TIMINGS, kill, ORG, useOwnRedis } from './deployment.js';
 import { expectEndedTogether, expectSessionEndedOnce, lessonUnderWay } from './session-scenario.js';
 
@@ -86,7 +86,7 @@ describe.runIf(hasRedis && hasPostgres)('Session end with two production nodes',
   });
 });
 
-describe.runIf(hasRedis && hasPostgres)(
+describe.runIf(hasPostgres && canStartOwnRedis())(
   'Session end with two production nodes and no expiry notifications',
   () => {
     const own = useOwnRedis();
@@ -122,7 +122,7 @@ describe.runIf(hasRedis && hasPostgres)(
   },
 );
 
-describe.runIf(hasRedis && hasPostgres)(
+describe.runIf(hasPostgres && canStartOwnRedis())(
   'Session end with two production nodes and expiry notifications made late by many keys with a TTL',
   () => {
     const own = useOwnRedis();

@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSimLoad, type SimLoadOptions } from '../../cli/commands/sim-load.js';
 import type { LoadReport } from '../../sim/load/load-run.js';
 import { loadConfig } from '../../src/config.js';
 import { type RunningService, startService } from '../../src/runtime.js';
 import { ROOT } from '../cli/cli-process.js';
+import { capturedStream } from '../support/captured-stream.js';
 
 const SECRET = 'cli-load-test-secret-that-is-long-enough-for-hs256';
 
@@ -91,6 +93,56 @@ describe('classroom-sim load on the command line', () => {
     expect(report.clients).toEqual({ managers: 1, teachers: 2, students: 6 });
     expect(report.delivery).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0 });
     expect(report.counterMismatches).toEqual([]);
+  });
+
+  describe('in this process', () => {
+    const demoRun = (json: boolean): SimLoadOptions => ({
+      url: [service.url],
+      secret: SECRET,
+      orgs: '1',
+      teachers: '2',
+      students: '6',
+      duration: '2s',
+      rate: '20',
+      rateLimit: '20',
+      lessonsFrom: 'demo',
+      connectConcurrency: '10',
+      json,
+    });
+    const run = async (options: SimLoadOptions, terminal: ReturnType<typeof capturedStream>) => {
+      const stdout: string[] = [];
+      const stderr: string[] = [];
+      const code = await runSimLoad(
+        options,
+        { writeOut: (text) => stdout.push(text), writeErr: (text) => stderr.push(text) },
+        terminal.stream,
+      );
+      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+    };
+
+    it('draws a progress bar on a terminal while it runs, then prints the report alone', async () => {
+      const terminal = capturedStream(true);
+      const { code, stdout } = await run(demoRun(false), terminal);
+      expect(code).toBe(0);
+      expect(terminal.text()).toMatch(/load .* connects \(reconnects included\), \d+ actions/);
+      expect(terminal.text()).toMatch(/steady/);
+      expect(stdout).not.toContain('reconnects included), ');
+    });
+
+    it('draws no bar with --json, nor where standard error is not a terminal', async () => {
+      const json = capturedStream(true);
+      expect((await run(demoRun(true), json)).code).toBe(0);
+      const piped = capturedStream(false);
+      expect((await run(demoRun(false), piped)).code).toBe(0);
+      expect(json.text() + piped.text()).toBe('');
+    });
+
+    it('counts its clients in words and says that connects include reconnects', async () => {
+      const { stdout } = await run(demoRun(false), capturedStream(false));
+      expect(stdout).toContain('  1 manager, 2 teachers, 6 students; ran');
+      expect(stdout).toContain('"connect" is every handshake, reconnects included');
+      expect(stdout).toMatch(/\n {2}connect \(with reconnects\) +\d+/);
+    });
   });
 
   it('fails a run whose clients are all refused, with exit 1 and the likely cause', async () => {

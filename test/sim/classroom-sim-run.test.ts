@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildSimProgram } from '../../cli/classroom-sim.js';
 import { nextMacrotask, runSimRun, type SimRunFlags } from '../../cli/commands/sim-run.js';
@@ -8,6 +7,7 @@ import { parseFaults } from '../../sim/options.js';
 import { runSimulation } from '../../sim/simulator.js';
 import { ok } from '../../src/domain/result.js';
 import { type Finished, ROOT } from '../cli/cli-process.js';
+import { capturedStream } from '../support/captured-stream.js';
 
 const BIN = resolve(ROOT, 'bin/classroom-sim.js');
 
@@ -34,29 +34,6 @@ const FLAGS: SimRunFlags = {
   nodes: '2',
   faults: 'all',
 };
-
-/** A stream that keeps what was written; a terminal when `isTTY`. */
-function capture(isTTY = false) {
-  const chunks: string[] = [];
-  const stream = Object.assign(
-    new Writable({
-      write(chunk, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    }),
-    isTTY
-      ? {
-          isTTY: true,
-          columns: 120,
-          cursorTo: () => true,
-          clearLine: () => true,
-          moveCursor: () => true,
-        }
-      : {},
-  );
-  return { stream, text: () => chunks.join('') };
-}
 
 describe('classroom-sim run, as a process', () => {
   it('prints one JSON summary whose hash is the in-process run of the same options', async () => {
@@ -138,8 +115,8 @@ describe('classroom-sim run', () => {
     [{ nodes: '65' }, /^--nodes must be a whole number from 1 to 64/],
     [{ students: '-1' }, /^--students must be a whole number from 0 to/],
   ])('refuses %j with exit code 2 and one line naming the flag', async (bad, message) => {
-    const stdout = capture();
-    const stderr = capture();
+    const stdout = capturedStream();
+    const stderr = capturedStream();
     expect(
       await runSimRun({ ...FLAGS, ...bad }, { stdout: stdout.stream, stderr: stderr.stream }),
     ).toBe(2);
@@ -149,8 +126,8 @@ describe('classroom-sim run', () => {
   });
 
   it('summarises a run for a reader: hash, wall time, events, checks and the result', async () => {
-    const stdout = capture();
-    const stderr = capture();
+    const stdout = capturedStream();
+    const stderr = capturedStream();
     expect(await runSimRun(FLAGS, { stdout: stdout.stream, stderr: stderr.stream })).toBe(0);
     expect(stderr.text()).toBe('');
     const text = stdout.text();
@@ -169,8 +146,8 @@ describe('classroom-sim run', () => {
   });
 
   it('reports a violation on stderr with its seed, step, trace and replay command, and exits 1', async () => {
-    const stdout = capture();
-    const stderr = capture();
+    const stdout = capturedStream();
+    const stderr = capturedStream();
     const code = await runSimRun(
       { ...FLAGS, json: true },
       { stdout: stdout.stream, stderr: stderr.stream },
@@ -198,20 +175,23 @@ describe('classroom-sim run', () => {
   });
 
   it('draws a progress bar on a terminal, and none with --json', async () => {
-    const terminal = capture(true);
-    await runSimRun(FLAGS, { stdout: capture().stream, stderr: terminal.stream });
+    const terminal = capturedStream(true);
+    await runSimRun(FLAGS, { stdout: capturedStream().stream, stderr: terminal.stream });
     expect(terminal.text()).toContain('simulating');
-    const quiet = capture(true);
-    await runSimRun({ ...FLAGS, json: true }, { stdout: capture().stream, stderr: quiet.stream });
+    const quiet = capturedStream(true);
+    await runSimRun(
+      { ...FLAGS, json: true },
+      { stdout: capturedStream().stream, stderr: quiet.stream },
+    );
     expect(quiet.text()).toBe('');
   });
 
   it('picks and prints a seed when none is given', async () => {
-    const stdout = capture();
+    const stdout = capturedStream();
     const { seed: _seed, ...unseeded } = FLAGS;
     await runSimRun(
       { ...unseeded, json: true },
-      { stdout: stdout.stream, stderr: capture().stream },
+      { stdout: stdout.stream, stderr: capturedStream().stream },
     );
     expect(JSON.parse(stdout.text()).seed).toEqual(expect.any(Number));
   });

@@ -13,8 +13,8 @@ import { openOrm } from '../../../src/adapters/mikro-orm/orm.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 import type { PresenceRecord } from '../../../src/domain/presence.js';
 import { counterValue } from '../../support/metrics.js';
-import { requireService } from '../../support/services.js';
-import { canRunOwnPostgres, OwnPostgres } from './own-postgres.js';
+import { canStartOwnPostgres } from '../../support/services.js';
+import { OwnPostgres } from './own-postgres.js';
 
 const teacher = { orgId: 'org-1', userId: 't-1' };
 const attendance = { lessonId: 'l-1', studentId: 's-1', displayName: 'Ada', seatId: '1' };
@@ -34,7 +34,7 @@ async function timed(operation: () => Promise<unknown>): Promise<{ error: unknow
   }
 }
 
-describe.runIf(requireService('PostgreSQL', canRunOwnPostgres))(
+describe.runIf(canStartOwnPostgres())(
   'MikroOrmLessonRepository and MikroOrmCooldownLedger when their server goes away',
   () => {
     let server: OwnPostgres;

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { postgresBinDir } from '../../support/services.js';
 
 const run = promisify(execFile);
 
@@ -17,24 +18,13 @@ export async function closedPort(): Promise<number> {
   return address.port;
 }
 
-function findBinDir(): string | null {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return null;
-  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
-  const dir = versions.map((version) => join(root, version, 'bin')).find(existsSync);
-  return dir !== undefined && existsSync(join(dir, 'initdb')) ? dir : null;
-}
-
-const BIN_DIR = findBinDir();
-
-/** Whether this machine can run a PostgreSQL server of a test's own (initdb, pg_ctl, runuser). */
-export const canRunOwnPostgres =
-  BIN_DIR !== null && existsSync('/usr/sbin/runuser') && process.getuid?.() === 0;
+const BIN_DIR = postgresBinDir();
 
 /**
  * A throw-away PostgreSQL cluster in a temp dir on a spare loopback port, for tests that stop,
  * freeze or restart the server; the machine's shared server is never touched. initdb refuses to
- * run as root, so the cluster belongs to the `postgres` user.
+ * run as root, so the cluster belongs to the `postgres` user. Suites that use it ask
+ * `canStartOwnPostgres()` first.
  */
 export class OwnPostgres {
   private constructor(

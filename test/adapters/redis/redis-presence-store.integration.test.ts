@@ -5,7 +5,7 @@ import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-s
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 import type { SocketOf } from '../../../src/application/ports/presence-store.js';
 import { initialSeatMap } from '../../../src/domain/seat-map.js';
-import { hasRedis, REDIS_URL } from '../../support/services.js';
+import { canStartOwnRedis, hasRedis, REDIS_URL } from '../../support/services.js';
 import {
   deleteKeys,
   ORG,
@@ -34,10 +34,16 @@ async function expectTtl(redis: Redis, key: string, ttlS: number): Promise<void>
  * business (redis-presence-store.contract.integration.test.ts); this is how it lays it out.
  */
 describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
-  describe.each([
-    { layout: 'with a key prefix, on the shared Redis', prefix: uniquePrefix(), ownServer: false },
-    { layout: 'without a prefix, on a redis-server of its own', prefix: '', ownServer: true },
-  ])('keys $layout', ({ prefix, ownServer }) => {
+  describe.each(
+    [
+      {
+        layout: 'with a key prefix, on the shared Redis',
+        prefix: uniquePrefix(),
+        ownServer: false,
+      },
+      { layout: 'without a prefix, on a redis-server of its own', prefix: '', ownServer: true },
+    ].filter(({ ownServer }) => !ownServer || canStartOwnRedis()),
+  )('keys $layout', ({ prefix, ownServer }) => {
     let server: RedisServerProcess | undefined;
     let redis: Redis;
     let store: RedisPresenceStore;
@@ -234,7 +240,7 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
     });
   });
 
-  describe('continuity on a redis-server of its own', () => {
+  describe.runIf(canStartOwnRedis())('continuity on a redis-server of its own', () => {
     let server: RedisServerProcess;
     let redis: Redis;
     let store: RedisPresenceStore;

@@ -17,6 +17,7 @@ export async function freePort(): Promise<number> {
 /**
  * A redis-server of the test's own on a spare port, without persistence, so that a test may
  * change its configuration, stop it and start it again empty without touching the shared Redis.
+ * Suites that use it ask `canStartOwnRedis()` first.
  */
 export class RedisServerProcess {
   private child: ChildProcess | null = null;
@@ -52,6 +53,8 @@ export class RedisServerProcess {
         if (output.includes('Ready to accept connections')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+      // A program that cannot be started (ENOENT) never exits: without this the start would hang.
+      child.once('error', reject);
     });
   }
 

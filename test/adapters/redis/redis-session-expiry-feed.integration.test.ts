@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionExpiryFeed } from '../../../src/adapters/redis/redis-session-expiry-feed.js';
-import { hasRedis } from '../../support/services.js';
+import { canStartOwnRedis } from '../../support/services.js';
 import { HeardExpiries } from './expiry-listener.js';
 import { quietClient } from './fixtures.js';
 import { LogRecorder } from './log-recorder.js';
@@ -22,7 +22,7 @@ async function notifyFlags(redis: Redis): Promise<string> {
 
 // Every test here changes the server's configuration or drops connections, so they run against
 // a redis-server of their own, never the shared one.
-describe.runIf(hasRedis)('RedisSessionExpiryFeed on a redis-server of its own', () => {
+describe.runIf(canStartOwnRedis())('RedisSessionExpiryFeed on a redis-server of its own', () => {
   let server: RedisServerProcess;
   let admin: Redis;
   let feed: RedisSessionExpiryFeed;
