@@ -1,11 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ownRedisMissing } from '../adapters/redis/redis-server-process.js';
 import { failure } from '../adapters/socket-io/classroom-harness.js';
 import { requirement } from '../support/requirements.js';
 import { hasPostgres } from '../support/services.js';
 import { ORG, readiness, type SessionTimings, useOwnRedis } from './deployment.js';
-import { claimSeat, expectSessionKept, lessonUnderWay } from './session-scenario.js';
+import { FailoverProxy } from './failover-proxy.js';
+import {
+  claimSeat,
+  expectSessionEndedOnce,
+  expectSessionKept,
+  lessonUnderWay,
+} from './session-scenario.js';
 
 /** These suites stop, freeze and cut off a redis-server of their own (PROTOCOL §6a). */
 const canFaultRedis = hasPostgres && requirement('redis-server', ownRedisMissing());
@@ -99,3 +105,60 @@ describe.runIf(canFaultRedis)('Production nodes whose Redis stalls for 5 s', () 
     );
   });
 });
+
+describe.runIf(canFaultRedis)(
+  'Production nodes when one of them loses its link to Redis while its teacher disconnects',
+  () => {
+    /**
+     * A grace period well apart from the presence TTL, so that a session ended when its last
+     * refreshed presence ran out cannot pass for one ended after its grace.
+     */
+    const timings: SessionTimings = {
+      PRESENCE_TTL_S: '4',
+      DISCONNECT_GRACE_S: '6',
+      SWEEP_INTERVAL_S: '1',
+    };
+    const GRACE_MS = Number(timings.DISCONNECT_GRACE_S) * 1000;
+    /** A session ends within a sweep of its deadline; the rest is a loaded machine's slack. */
+    const SESSION_END_SLACK_MS = Number(timings.SWEEP_INTERVAL_S) * 1000 + 1_500;
+    /** Within the 1 s command timeout, and then some: a cut link is refused at once. */
+    const AT_ONCE_MS = 2_000;
+    /** The node reconnects within its 2 s backoff and replays what it kept every second. */
+    const LINK_BACK_MS = 5_000;
+    const own = useOwnRedis();
+    let link: FailoverProxy;
+
+    beforeAll(async () => {
+      link = await FailoverProxy.start([own.redis.url]);
+    });
+
+    afterAll(() => link?.stop());
+
+    it('tell the managers on that node at once and the others once the link is back, and end the lesson a grace period after the disconnect', async () => {
+      const { deployment } = own;
+      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link.url });
+      const other = await deployment.startNode({ ...timings });
+      const session = await lessonUnderWay(deployment, [cutOff, other]);
+      const [managerOnCutOff, managerOnOther] = session.managers;
+      const left = { user_id: session.teacherId, reason: 'client namespace disconnect' };
+
+      link.cut();
+      const leftAtMs = Date.now();
+      session.teacher.socket.disconnect();
+      await expect
+        .poll(() => managerOnCutOff.events('teacher_disconnect'), { timeout: AT_ONCE_MS })
+        .toEqual([left]);
+      await managerOnOther.settle();
+      expect(managerOnOther.events('teacher_disconnect')).toEqual([]);
+
+      link.mend();
+      await expect
+        .poll(() => managerOnOther.events('teacher_disconnect'), { timeout: LINK_BACK_MS })
+        .toEqual([left]);
+      const ended = await expectSessionEndedOnce({ deployment, ...session });
+      const endedAfterMs = (ended.endedAtMs ?? 0) - leftAtMs;
+      expect(endedAfterMs).toBeGreaterThanOrEqual(GRACE_MS - 50);
+      expect(endedAfterMs).toBeLessThan(GRACE_MS + SESSION_END_SLACK_MS);
+    });
+  },
+);
