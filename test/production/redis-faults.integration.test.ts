@@ -74,7 +74,7 @@ describe.runIf(canFaultRedis)('Production nodes whose Redis stalls for 5 s', () 
     }
   });
 
-  it('refuse a second device of the teacher, seat claims and a connecting student with unavailable, and applies none of them once Redis resumes', async () => {
+  it('refuse a second device of the teacher, seat claims and a connecting student with unavailable, and apply none of them once Redis resumes', async () => {
     const { deployment } = own;
     const { lessonId, teacherId, teacher, students } = session;
     expect(answers.secondDevice.message).toBe('unavailable');
