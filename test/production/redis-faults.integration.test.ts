@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ownRedisMissing } from '../adapters/redis/redis-server-process.js';
-import { failure } from '../adapters/socket-io/classroom-harness.js';
+import { ack, failure } from '../adapters/socket-io/classroom-harness.js';
 import { requirement } from '../support/requirements.js';
 import { hasPostgres } from '../support/services.js';
-import { ORG, readiness, type SessionTimings, useOwnRedis } from './deployment.js';
+import { type Node, ORG, readiness, type SessionTimings, useOwnRedis } from './deployment.js';
 import { FailoverProxy } from './failover-proxy.js';
 import {
   claimSeat,
@@ -105,6 +105,108 @@ describe.runIf(canFaultRedis)('Production nodes whose Redis stalls for 5 s', () 
     );
   });
 });
+
+describe.runIf(canFaultRedis)(
+  'Production nodes when Redis restarts empty while a teacher is in the grace period',
+  () => {
+    const timings: SessionTimings = {
+      PRESENCE_TTL_S: '3',
+      DISCONNECT_GRACE_S: '4',
+      SWEEP_INTERVAL_S: '1',
+    };
+    const GRACE_MS = Number(timings.DISCONNECT_GRACE_S) * 1000;
+    /** A node finds the loss at its first presence refresh (every third of the TTL) once back. */
+    const HEAL_TIMEOUT_MS = Number(timings.PRESENCE_TTL_S) * 1000 + 2_000;
+    const COOLDOWN_S = 30;
+    const own = useOwnRedis();
+    let nodes: readonly [Node, Node];
+    let session: Session;
+    let forced: { readonly teacherId: string; readonly fromMs: number; readonly toMs: number };
+    let restartedAtMs: number;
+
+    beforeAll(async () => {
+      const { deployment } = own;
+      const env = { ...timings, COOLDOWN_S: String(COOLDOWN_S) };
+      nodes = [await deployment.startNode(env), await deployment.startNode(env)];
+      session = await lessonUnderWay(deployment, nodes);
+      expect(await claimSeat(session.students[0], session.lessonId, '2')).toMatchObject({
+        ok: true,
+      });
+
+      const forcedId = deployment.unique('t');
+      await deployment.teacher(nodes[1], forcedId);
+      const fromMs = Date.now();
+      const forceLogout = { user_id: forcedId, org_id: ORG };
+      expect(await ack(session.managers[0].socket, 'force_logout', forceLogout)).toEqual({
+        ok: true,
+        data: { delivered: true },
+      });
+      forced = { teacherId: forcedId, fromMs, toMs: Date.now() };
+
+      session.teacher.socket.disconnect();
+      const alive = deployment.key(`alive:org_${ORG}_user_${session.teacherId}`);
+      await vi.waitFor(async () =>
+        expect(await deployment.redis.hget(alive, 'state')).toBe('disconnect'),
+      );
+      await own.redis.shutdownNoSave();
+      await own.redis.restart();
+      restartedAtMs = Date.now();
+    });
+
+    it('keep refusing a teacher whose cooldown was running, with the seconds it has left', async () => {
+      const { deployment } = own;
+      const cooldown = deployment.key(`cooldown:org_${ORG}_user_${forced.teacherId}`);
+      await expect
+        .poll(() => deployment.redis.exists(cooldown), { timeout: HEAL_TIMEOUT_MS })
+        .toBe(1);
+
+      const askedFromMs = Date.now();
+      const refusal = await deployment.teacherRefusal(nodes[0], forced.teacherId);
+      const askedToMs = Date.now();
+      expect(refusal.message).toBe('cooldown');
+      const leftS = (nowMs: number, forcedAtMs: number) =>
+        Math.ceil((forcedAtMs + COOLDOWN_S * 1000 - nowMs) / 1000);
+      const { retry_after_s } = refusal.data as { retry_after_s: number };
+      expect(retry_after_s).toBeGreaterThanOrEqual(leftS(askedToMs, forced.fromMs));
+      expect(retry_after_s).toBeLessThanOrEqual(leftS(askedFromMs, forced.toMs));
+    });
+
+    it('let the students who had joined claim seats, on a seat map holding the seats recorded', async () => {
+      const { deployment } = own;
+      const { lessonId, students } = session;
+      const [seated, unseated] = students;
+      await expect
+        .poll(() => deployment.redis.hgetall(deployment.key(`lesson_student_${lessonId}`)), {
+          timeout: HEAL_TIMEOUT_MS,
+        })
+        .toEqual({
+          [seated.identity.sub]: seated.socket.id,
+          [unseated.identity.sub]: unseated.socket.id,
+        });
+
+      expect(await claimSeat(unseated, lessonId, '2')).toEqual(failure('seat_taken'));
+      expect(await claimSeat(unseated, lessonId, '3')).toMatchObject({ ok: true });
+      expect(await claimSeat(seated, lessonId, '2')).toMatchObject({ ok: true });
+      expect(await deployment.seatMap(lessonId)).toEqual({
+        '1': '',
+        '2': seated.identity.sub,
+        '3': unseated.identity.sub,
+        '4': '',
+      });
+    });
+
+    it('end the lesson once, a grace period after the restart', async () => {
+      const { deployment } = own;
+      await expect
+        .poll(async () => (await deployment.lessonRow(session.lessonId)).status, {
+          timeout: HEAL_TIMEOUT_MS + GRACE_MS,
+        })
+        .toBe('ended');
+      const ended = await expectSessionEndedOnce({ deployment, ...session });
+      expect(ended.endedAtMs).toBeGreaterThanOrEqual(restartedAtMs + GRACE_MS - 50);
+    });
+  },
+);
 
 describe.runIf(canFaultRedis)(
   'Production nodes when one of them loses its link to Redis while its teacher disconnects',
