@@ -32,15 +32,22 @@ import { POSTGRES_URL, REDIS_URL } from '../support/services.js';
 const SECRET = 'production-test-secret-0123456789abcdef';
 export const ORG = 'north';
 
+/** The settings that decide when a session ends, as a node's environment gives them. */
+export interface SessionTimings {
+  readonly PRESENCE_TTL_S: string;
+  readonly DISCONNECT_GRACE_S: string;
+  readonly SWEEP_INTERVAL_S: string;
+}
+
 /**
  * Short enough that a session ends within seconds of its teacher leaving, long enough that a
  * loaded 2-core machine refreshes presence in time (every third of the TTL).
  */
-export const FAST_TIMINGS = {
+export const FAST_TIMINGS: SessionTimings = {
   PRESENCE_TTL_S: '3',
   DISCONNECT_GRACE_S: '1',
   SWEEP_INTERVAL_S: '1',
-} as const;
+};
 
 /** The line `classroom serve` prints once it listens in production mode. */
 const LISTENING = /listening on (\S+) \(production mode\)/;
@@ -151,19 +158,19 @@ export class Deployment {
   }
 
   /**
-   * A lesson of `teacherId` in the database with an open quiz and task (ids `quiz-{id}` and
-   * `task-{id}`); returns its id.
+   * A lesson of `teacherId` (of `ORG` unless told) in the database with an open quiz and task
+   * (ids `quiz-{id}` and `task-{id}`); returns its id.
    */
   async addLesson(
     teacherId: string,
-    lesson: { status?: LessonStatus; seatCount?: number } = {},
+    lesson: { status?: LessonStatus; seatCount?: number; orgId?: string } = {},
   ): Promise<string> {
     const id = this.unique('lesson');
     await seedLessons(this.orm, {
       lessons: [
         {
           id,
-          orgId: ORG,
+          orgId: lesson.orgId ?? ORG,
           teacherId,
           title: null,
           seatCount: lesson.seatCount ?? 4,
@@ -190,6 +197,27 @@ export class Deployment {
       );
     if (row === undefined) throw new Error(`no lesson ${id}`);
     return row;
+  }
+
+  /** The lesson's `student_attend` rows, by student id. */
+  async attendance(
+    lessonId: string,
+  ): Promise<Record<string, { displayName: string | null; seatId: string | null }>> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<Array<{ student_id: string; display_name: string | null; seat_id: string | null }>>(
+        'select student_id, display_name, seat_id from student_attend where lesson_id = ?',
+        [lessonId],
+      );
+    return Object.fromEntries(
+      rows.map((row) => [row.student_id, { displayName: row.display_name, seatId: row.seat_id }]),
+    );
+  }
+
+  /** The lesson's seat map in Redis (`lesson_seat_{lesson}`): seat → student id or `""`. */
+  seatMap(lessonId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key(`lesson_seat_${lessonId}`));
   }
 
   /** `notify-keyspace-events` of the deployment's Redis, as CONFIG GET reports it. */
@@ -229,7 +257,11 @@ export class Deployment {
 
   /** The handshake refusal a teacher gets from `node`: `err.message` and `err.data`. */
   teacherRefusal(node: Node, sub: string) {
-    const identity: Identity = { sub, org: ORG, role: 'teacher' };
+    return this.refusal(node, { sub, org: ORG, role: 'teacher' });
+  }
+
+  /** The handshake refusal a TeacherApp or StudentWeb of `identity` gets from `node`. */
+  refusal(node: Node, identity: Identity) {
     const client = record(this.socket(node, identity, {}), identity);
     this.sockets.push(client);
     return refusalOf(client.socket);

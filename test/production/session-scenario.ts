@@ -1,7 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
-import type { Client } from '../adapters/socket-io/classroom-harness.js';
-import { type Deployment, FAST_TIMINGS, type LessonRowState, type Node } from './deployment.js';
+import { ack, type Client } from '../adapters/socket-io/classroom-harness.js';
+import {
+  type Deployment,
+  FAST_TIMINGS,
+  type LessonRowState,
+  type Node,
+  type SessionTimings,
+} from './deployment.js';
 
 /**
  * How long a second, wrong session end could still take to show: one sweep on every node plus a
@@ -23,15 +29,30 @@ export async function lessonUnderWay(
   const managers = [
     await deployment.manager(first, deployment.unique('m')),
     await deployment.manager(second, deployment.unique('m')),
-  ];
+  ] as const;
   const teacher = await deployment.teacher(first, teacherId);
   await teacher.join(lessonId);
   const students = [
     await deployment.student(first, deployment.unique('s')),
     await deployment.student(second, deployment.unique('s')),
-  ];
+  ] as const;
   for (const student of students) await student.join(lessonId);
   return { teacherId, lessonId, scheduledId, teacher, students, managers };
+}
+
+/** A student's `set_student_name` for `seatId`, by default under its own id as its name. */
+export function claimSeat(
+  student: Client,
+  lessonId: string,
+  seatId: string,
+  displayName = student.identity.sub,
+): Promise<unknown> {
+  return ack(student.socket, 'set_student_name', {
+    lesson_id: lessonId,
+    display_name: displayName,
+    seat_id: seatId,
+    student_id: student.identity.sub,
+  });
 }
 
 /**
@@ -66,6 +87,33 @@ export async function expectSessionEndedOnce(options: {
   expect(await deployment.lessonRow(lessonId)).toEqual(ended);
   expectEndedTogether(ended);
   return ended;
+}
+
+/**
+ * Checks that `teacherId`'s session lasts. Waits as long as a wrong end could take to show on nodes
+ * started with `timings` — the teacher's presence running out unrefreshed, a grace period, a sweep
+ * — then checks that it did not come: the lesson is still active, no student heard
+ * `lesson_ended` and no manager heard `logout` for the teacher. There is no event for "nothing
+ * happened", so this is a deliberate wait.
+ */
+export async function expectSessionKept(options: {
+  readonly deployment: Deployment;
+  readonly timings: SessionTimings;
+  readonly teacherId: string;
+  readonly lessonId: string;
+  readonly students: readonly Client[];
+  readonly managers: readonly Client[];
+}): Promise<void> {
+  const { deployment, timings, teacherId, lessonId, students, managers } = options;
+  const { PRESENCE_TTL_S, DISCONNECT_GRACE_S, SWEEP_INTERVAL_S } = timings;
+  const wrongEndS = Number(PRESENCE_TTL_S) + Number(DISCONNECT_GRACE_S) + Number(SWEEP_INTERVAL_S);
+  await delay(wrongEndS * 1000 + 500);
+  await Promise.all([...students, ...managers].map((client) => client.settle()));
+  expect((await deployment.lessonRow(lessonId)).status).toBe('active');
+  for (const student of students) expect(student.events('lesson_ended')).toEqual([]);
+  for (const manager of managers) {
+    expect(manager.events('logout').filter((payload) => isFor(payload, teacherId))).toEqual([]);
+  }
 }
 
 /** The lesson is over, and its quiz and task were closed in the same transaction. */

@@ -1,6 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+
+/**
+ * Why this machine cannot start a redis-server of a test's own, or null when it can: for
+ * `requirement('redis-server', ownRedisMissing())` in the suites that stop or freeze their Redis.
+ */
+export function ownRedisMissing(): string | null {
+  return spawnSync('redis-server', ['--version']).error === undefined
+    ? null
+    : 'is not on PATH (fault tests start a Redis of their own)';
+}
 
 /** A port nobody listens on right now, picked by the kernel. */
 export async function freePort(): Promise<number> {
@@ -65,6 +75,22 @@ export class RedisServerProcess {
 
   thaw(): void {
     this.child?.kill('SIGCONT');
+  }
+
+  /**
+   * `SHUTDOWN NOSAVE`, as an operator restarting Redis or a failover to an empty replica does:
+   * the server closes its connections and exits, keeping nothing. Resolves once it is gone.
+   */
+  async shutdownNoSave(): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    this.child = null;
+    const exited = once(child, 'exit');
+    // An inline command on a connection of its own: the server exits without answering it.
+    const link = connect(this.port, '127.0.0.1', () => link.write('SHUTDOWN NOSAVE\r\n'));
+    link.on('error', () => link.destroy());
+    await exited;
+    link.destroy();
   }
 
   /** Kills the server at once, as a crash would, and resolves once it is gone. */
