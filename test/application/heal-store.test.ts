@@ -53,6 +53,23 @@ describe('HealStore', () => {
     expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
   });
 
+  it('puts back, on its first look, what the node admitted before: a loss another node saw first', async () => {
+    const c = classroom();
+    const connectedAtMs = c.clock.nowMs();
+    const ada = await c.joined('ada', ADA, MATH);
+    const s1 = await c.joined('s1', student(1), MATH);
+    c.store.restartEmpty();
+    // Another node's first look after the restart is the one that finds the loss.
+    expect((await c.store.link().checkContinuity(null)).lost).toBe(true);
+    const heal = c.use('healStore');
+    expect(
+      await heal.execute([held(ada, epochAt(connectedAtMs), MATH), held(s1, null, MATH)]),
+    ).toEqual({ lost: false });
+    const keys = protocolKeys(c.store);
+    expect(keys[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
+  });
+
   it('gives the teacher of an active lesson without a session a grace period, and ends it after', async () => {
     const c = classroom();
     const heal = c.use('healStore');

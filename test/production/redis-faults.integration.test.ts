@@ -1,9 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ownRedisMissing } from '../adapters/redis/redis-server-process.js';
 import { ack, failure } from '../adapters/socket-io/classroom-harness.js';
-import { requirement } from '../support/requirements.js';
-import { hasPostgres } from '../support/services.js';
+import { canStartOwnRedis, hasPostgres } from '../support/services.js';
 import { type Node, ORG, readiness, type SessionTimings, useOwnRedis } from './deployment.js';
 import { FailoverProxy } from './failover-proxy.js';
 import {
@@ -14,7 +12,7 @@ import {
 } from './session-scenario.js';
 
 /** These suites stop, freeze and cut off a redis-server of their own (PROTOCOL §6a). */
-const canFaultRedis = hasPostgres && requirement('redis-server', ownRedisMissing());
+const canFaultRedis = hasPostgres && canStartOwnRedis();
 
 type Session = Awaited<ReturnType<typeof lessonUnderWay>>;
 

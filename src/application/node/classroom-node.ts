@@ -214,9 +214,14 @@ export class ClassroomNode {
     });
   }
 
-  /** Starts listening for expired sessions and the background loops; the first sweep runs now. */
+  /**
+   * Takes the node's first look at the store (whether it lost data: the node's later looks compare
+   * with it), then starts listening for expired sessions and the background loops; the first
+   * sweep runs now.
+   */
   async start(): Promise<void> {
     const { useCases, settings } = this.deps;
+    await this.background.run('heal the store', () => this.heal());
     await this.deps.expiryFeed.start((teacher) => {
       void this.background.run('end an expired session', async () => {
         const result = await useCases.endExpiredSession.execute(teacher);

@@ -48,9 +48,12 @@ export class HealStore {
   /** Resolves to whether the store had lost data. Throws when the store cannot be reached. */
   async execute(held: readonly HeldSocketState[]): Promise<{ readonly lost: boolean }> {
     const { presence, clock, timings } = this.deps;
+    // A node's first look cannot tell a loss that came before it from none: the sockets it admitted
+    // before that look (normally none: it looks first when it starts) are put back either way.
+    const firstLook = this.lastMark === null;
     const { mark, lost } = await presence.checkContinuity(this.lastMark);
     this.lastMark = mark;
-    if (lost) {
+    if (lost || (firstLook && held.length > 0)) {
       const restored = await presence.restoreSockets({
         sockets: held,
         nowMs: clock.nowMs(),
@@ -63,7 +66,7 @@ export class HealStore {
           { name: 'teacher_connect', payload: { user_id: userId } },
         );
       }
-      if (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs)) {
+      if (lost && (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs))) {
         this.owed = { mark, retryAtMs: clock.nowMs(), claimAgain: false };
       }
     }

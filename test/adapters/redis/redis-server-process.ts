@@ -1,16 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
-
-/**
- * Why this machine cannot start a redis-server of a test's own, or null when it can: for
- * `requirement('redis-server', ownRedisMissing())` in the suites that stop or freeze their Redis.
- */
-export function ownRedisMissing(): string | null {
-  return spawnSync('redis-server', ['--version']).error === undefined
-    ? null
-    : 'is not on PATH (fault tests start a Redis of their own)';
-}
 
 /** A port nobody listens on right now, picked by the kernel. */
 export async function freePort(): Promise<number> {

@@ -178,6 +178,16 @@ describe('ClassroomNode', () => {
       expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
     });
 
+    it('heal a store that lost its data when the node starts, before the first refresh is due', async () => {
+      const c = classroom();
+      await c.disconnect(await c.joined('ada', ADA, MATH));
+      c.store.restartEmpty();
+      await c.node.start();
+      // The lesson's teacher has no session any more: the database gives it its grace period.
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      expect(await c.presence.nextDueAtMs()).toBe(c.clock.nowMs() + GRACE_MS);
+    });
+
     it('refresh only sockets that are neither logged out nor gone', async () => {
       const c = classroom();
       const ada = await c.connect('ada', ADA);
