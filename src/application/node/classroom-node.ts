@@ -111,6 +111,9 @@ const PRESENCE_LOG_PRUNE_EVERY_MS = 3_600_000;
 const MAX_DISCONNECT_REPLAYS = 10_000;
 /** How often kept disconnects are tried again while the store is away. */
 const DISCONNECT_REPLAY_EVERY_MS = 1_000;
+/** A manager's snapshot the store could not give is tried again after 1 s, 2 s, 4 s … 30 s. */
+const SNAPSHOT_FIRST_RETRY_MS = 1_000;
+const SNAPSHOT_LAST_RETRY_MS = 30_000;
 
 /** What an adapter hears from a node that is otherwise silent (the core does not log). */
 export interface NodeObserver {
@@ -298,11 +301,24 @@ export class ClassroomNode {
     }
   }
 
-  private async sendSnapshot(held: HeldSocket): Promise<void> {
+  /**
+   * A snapshot the store could not give (it is away) is tried again, sooner first, until it comes
+   * or the socket goes: a manager admitted during an outage still gets one once the store is back.
+   */
+  private async sendSnapshot(held: HeldSocket, retryMs = SNAPSHOT_FIRST_RETRY_MS): Promise<void> {
     const state = await this.guard('send the presence snapshot', held, () =>
       this.deps.useCases.getPresence.execute(held.socket),
     );
-    if (!state.ok || held.gone) return;
+    if (held.gone) return;
+    if (!state.ok) {
+      if (state.error.code !== 'unavailable') return;
+      this.background.after(retryMs, () => {
+        if (held.gone) return;
+        const next = Math.min(2 * retryMs, SNAPSHOT_LAST_RETRY_MS);
+        void this.enqueue(held, () => this.sendSnapshot(held, next));
+      });
+      return;
+    }
     await this.deps.notifier.emit(
       { kind: 'socket', sid: held.socket.sid },
       { name: 'presence_state', payload: state.value },

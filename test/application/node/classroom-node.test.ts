@@ -293,6 +293,26 @@ describe('ClassroomNode', () => {
         error: { code: 'forbidden' },
       });
     });
+    it('sends a manager admitted while the store was away its snapshot once it is back', async () => {
+      const c = classroom();
+      await c.connect('ada', ADA);
+      c.presence.setUp(false);
+      await c.connect('linus', LINUS);
+      await c.scheduler.advance(10_000);
+      expect(c.heard()).toEqual([]);
+      c.presence.setUp(true);
+      // Tried again after 1 s, 2 s, 4 s, 8 s: the next try comes 16 s after the one at 15 s.
+      await c.scheduler.advance(20_000);
+      expect(c.heard()).toEqual([
+        [
+          'linus',
+          'presence_state',
+          { teachers: [expect.objectContaining({ user_id: 't-ada', state: 'connect' })] },
+        ],
+      ]);
+      await c.scheduler.advance(60_000);
+      expect(c.heard()).toEqual([]);
+    });
   });
 
   describe('a link to the store that is down (PROTOCOL §6a.4)', () => {
