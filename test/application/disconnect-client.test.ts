@@ -152,6 +152,16 @@ describe('DisconnectClient and the presence history', () => {
     expect(await c.presence.isTeacherOnline(ADA)).toBe(true);
   });
 
+  it('hands the lesson membership of a newer device that leaves to the one that stays', async () => {
+    const c = classroom();
+    await c.joined('ada-phone', ADA, MATH);
+    // A second device of a teacher in a lesson rejoins it and becomes its member.
+    const laptop = await c.connect('ada-laptop', ADA);
+    expect(protocolKeys(c.store)[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada-laptop' });
+    await decide(c, laptop);
+    expect(protocolKeys(c.store)[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada-phone' });
+  });
+
   it('says so when the store does not know a socket that should be live', async () => {
     const c = classroom();
     const ada = await c.connect('ada', ADA);

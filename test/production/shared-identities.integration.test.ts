@@ -38,6 +38,9 @@ describe.runIf(hasRedis && hasPostgres)('Production nodes serving identities hel
     expect(JSON.parse((await deployment.redis.get(deployment.key(teacherId))) ?? '{}')).toEqual(
       expect.objectContaining({ sid: older.socket.id }),
     );
+    expect(
+      await deployment.redis.hgetall(deployment.key(`lesson_teacher_${session.lessonId}`)),
+    ).toEqual({ [teacherId]: older.socket.id });
   });
 
   it("refuse a student a seat in another org's lesson whose student has the same id, and leave that lesson as it was", async () => {

@@ -368,6 +368,12 @@ export class InMemoryPresenceStore implements PresenceStore {
       if (entry?.sid === socket.sid) {
         this.directory.put(socket.identity.userId, { ...entry, sid: latest });
       }
+      // The device that stays takes over the lesson membership the departed one held.
+      const members =
+        session.lessonId === null ? undefined : this.lessonTeachers.get(session.lessonId);
+      if (members?.get(socket.identity.userId) === socket.sid) {
+        members.set(socket.identity.userId, latest);
+      }
       return { kind: 'other_devices', lessonId: session.lessonId };
     }
     const key = keyOf(session.teacher);

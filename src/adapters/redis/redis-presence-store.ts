@@ -73,7 +73,11 @@ interface Replies {
     | ['connected', 'new_session' | 'reconnect' | 'another_device', string];
   connect_student: ['lesson', string] | ['connected', string];
   refresh_teacher: RefreshOutcome;
-  disconnect_teacher: ['not_live'] | ['other_devices', string] | ['grace', string];
+  disconnect_teacher:
+    | ['not_live']
+    | ['lesson', string]
+    | ['other_devices', string]
+    | ['grace', string];
   disconnect_student: [0 | 1, string];
   logout_teacher: 0 | 1;
   start_cooldown: string;
@@ -122,8 +126,8 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 const DEFAULT_FENCE_MARGIN_MS = 100;
 /** How often the offset between this host's clock and Redis' is measured again. */
 const CLOCK_OFFSET_REFRESH_MS = 60_000;
-/** A connect retried because another call moved the lesson in between gives up after this many. */
-const MAX_CONNECT_ATTEMPTS = 3;
+/** A call retried because another moved the lesson in between gives up after this many. */
+const MAX_LESSON_ATTEMPTS = 3;
 
 const orNull = (value: string): Id | null => (value === '' ? null : value);
 
@@ -264,7 +268,8 @@ export class RedisPresenceStore implements PresenceStore {
   }): Promise<TeacherDisconnectOutcome> {
     const { socket, nowMs, graceS, lessonTtlS } = input;
     const { identity, sid } = socket;
-    const reply = await this.run('disconnect_teacher', this.sessionKeys(identity), [
+    const keys = this.sessionKeys(identity);
+    const args = [
       identity.userId,
       sid,
       identity.orgId,
@@ -273,7 +278,14 @@ export class RedisPresenceStore implements PresenceStore {
       graceS,
       sessionMember(identity),
       lessonTtlS,
-    ]);
+    ];
+    const reply = await this.withLesson((lessonId) =>
+      this.run(
+        'disconnect_teacher',
+        lessonId === null ? keys : [...keys, this.key(lessonTeachersKey(lessonId))],
+        [...args, lessonId ?? ''],
+      ),
+    );
     if (reply[0] === 'not_live') return { kind: 'not_live' };
     if (reply[0] === 'other_devices') return { kind: 'other_devices', lessonId: orNull(reply[1]) };
     return { kind: 'grace', lessonId: orNull(reply[1]), deadlineMs: nowMs + graceS * 1000 };
@@ -601,20 +613,20 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   /**
-   * Runs a connect with the lesson it expects the user to be in (first: none). When the script
-   * finds another lesson it writes nothing and names it, and the connect runs again with that
-   * lesson's key, which a script must be given among its KEYS.
+   * Runs a connect or disconnect with the lesson it expects the user to be in (first: none). When
+   * the script finds another lesson it writes nothing and names it, and the call runs again with
+   * that lesson's key, which a script must be given among its KEYS.
    */
   private async withLesson<R extends readonly unknown[]>(
-    connect: (lessonId: Id | null) => Promise<R | ['lesson', string]>,
+    call: (lessonId: Id | null) => Promise<R | ['lesson', string]>,
   ): Promise<R> {
     let lessonId: Id | null = null;
-    for (let attempt = 1; attempt <= MAX_CONNECT_ATTEMPTS; attempt++) {
-      const reply = await connect(lessonId);
+    for (let attempt = 1; attempt <= MAX_LESSON_ATTEMPTS; attempt++) {
+      const reply = await call(lessonId);
       if (reply[0] !== 'lesson') return reply as R;
       lessonId = orNull(reply[1] as string);
     }
-    throw new Error(`The user's lesson changed ${MAX_CONNECT_ATTEMPTS} times during one connect`);
+    throw new Error(`The user's lesson changed ${MAX_LESSON_ATTEMPTS} times during one call`);
   }
 
   private run<N extends ScriptName>(

@@ -159,8 +159,9 @@ export interface PresenceStore {
    * happened). It stops being live. When no other live socket of the teacher remains: state
    * `disconnect`, alive TTL `graceS` (from when the store applies it) and deadline `graceS` from
    * `nowMs`, `since` = `nowMs`, the directory entry kept for `lessonTtlS` so a reconnect finds the
-   * lesson. When others remain and the directory named this socket, it names the live socket that
-   * was connected or refreshed last. Idempotent: the same socket again is `not_live`.
+   * lesson. When others remain, the directory entry and the lesson membership that named this
+   * socket name the live socket that was connected or refreshed last. Idempotent: the same socket
+   * again is `not_live`.
    */
   disconnectTeacher(input: {
     readonly socket: SocketOf;

@@ -165,6 +165,7 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       await join(teacher);
       const other = teacherSocket('t-1', 'sid-t1-tablet');
       await connect(other, nowMs);
+      expect(await redis.hgetall(key('lesson_teacher_L-1'))).toEqual({ 't-1': 'sid-t1-tablet' });
       await store.disconnectTeacher({
         socket: other,
         nowMs,
@@ -172,6 +173,8 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         lessonTtlS: LESSON_TTL_S,
       });
       expect(await redis.hget(key('alive:org_o-1_user_t-1'), 'state')).toBe('connect');
+      // The device that stays takes the lesson membership back.
+      expect(await redis.hgetall(key('lesson_teacher_L-1'))).toEqual({ 't-1': 'sid-t1' });
       expect(JSON.parse((await redis.get(key('t-1'))) ?? '{}')).toMatchObject({ sid: 'sid-t1' });
       expect(await redis.pttl(key('t-1'))).toBe(-1);
 
