@@ -1,6 +1,7 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Namespace } from 'socket.io';
 import type { ReadinessCheck } from './adapters/http/http-endpoints.js';
 import type { ServiceMetrics } from './adapters/http/metrics.js';
 import { InMemoryAnalytics } from './adapters/in-memory/in-memory-analytics.js';
@@ -10,6 +11,7 @@ import { MikroOrmPresenceLog } from './adapters/mikro-orm/mikro-orm-presence-log
 import { openOrm } from './adapters/mikro-orm/orm.js';
 import { WriteFence } from './adapters/mikro-orm/write-fence.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
+import { ClusterParser } from './adapters/redis/cluster-parser.js';
 import { ClusterPublisher } from './adapters/redis/cluster-publisher.js';
 import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
 import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
@@ -153,5 +155,15 @@ function clusterAdapter(
     pub.disconnect();
     sub.disconnect();
   });
-  return createAdapter(new ClusterPublisher(pub, log), sub, { key: `${keyPrefix}socket.io` });
+  const parser = new ClusterParser();
+  const adapterOf = createAdapter(new ClusterPublisher(pub, log), sub, {
+    key: `${keyPrefix}socket.io`,
+    parser,
+  });
+  // Socket.IO calls it with `new`, which an arrow function refuses; what it returns is the adapter.
+  return function ownAdapter(namespace: Namespace) {
+    const adapter = adapterOf(namespace);
+    parser.ownAdapter(adapter.uid);
+    return adapter;
+  };
 }
