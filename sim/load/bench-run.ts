@@ -379,7 +379,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         connectConcurrency: options.connectConcurrency,
       },
       settings: [
-        `the service ran with RATE_LIMIT_PER_S=RATE_LIMIT_BURST=${RAISED_RATE_LIMIT}, so that its per-socket limiter is not what is measured`,
+        `the service ran with RATE_LIMIT_PER_S=RATE_LIMIT_BURST=MAX_CONNECTIONS_PER_IP=${RAISED_RATE_LIMIT}, so that its per-socket limiter is not what is measured and every client (all from 127.0.0.1) is admitted`,
         `the service used Redis ${redactUrl(options.redisUrl)} under key prefixes starting ${keyStem} and a fresh database on ${redactUrl(options.databaseUrl)}, both removed afterwards`,
         'every client connected with transports: ["websocket"] to path /sockets, namespace /classroom, on both servers',
         `the echo server did the service's transport work: join_lesson joined the lesson's rooms and acknowledged its ${seatCountOf(driven)}-seat map, set_student_name pushed set_student_name to the lesson's teacher`,

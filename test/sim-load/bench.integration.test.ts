@@ -64,7 +64,7 @@ describe.runIf(hasRedis && hasPostgres)(
         }
         expect(report.events[event].databaseCeilingPerS).toBeGreaterThan(0);
       }
-      expect(report.settings.join('\n')).toContain('RATE_LIMIT_PER_S=RATE_LIMIT_BURST=1000000');
+      expect(report.settings.join('\n')).toContain('RATE_LIMIT_PER_S=RATE_LIMIT_BURST=MAX_CONNECTIONS_PER_IP=1000000');
       expect(report.cores).toMatch(/core/);
     });
 
