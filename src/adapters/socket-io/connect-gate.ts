@@ -62,15 +62,21 @@ export function gateConnects(
     return true;
   }
 
+  /** Socket.IO's readers of each connection, which the gate calls for the packets it passes. */
+  const readersOf = new WeakMap<EngineConnection, Array<(data: unknown) => void>>();
+  // One listener for every connection, reading it as `this`: a closure per connection would be
+  // part of what every idle socket costs.
+  function gated(this: EngineConnection, data: unknown): void {
+    if (!passes(this, data)) return;
+    for (const read of readersOf.get(this) ?? []) read.call(this, data);
+  }
+
   // Socket.IO's own `connection` listener was registered when the server was made, so by now it
   // has attached the reader that this gate moves behind itself.
   io.engine.on('connection', (connection: EngineConnection) => {
-    const readers = connection.listeners('data') as Array<(data: unknown) => void>;
+    readersOf.set(connection, connection.listeners('data') as Array<(data: unknown) => void>);
     connection.removeAllListeners('data');
-    connection.on('data', (data: unknown) => {
-      if (!passes(connection, data)) return;
-      for (const read of readers) read.call(connection, data);
-    });
+    connection.on('data', gated);
   });
 
   return {

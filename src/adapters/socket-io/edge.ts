@@ -28,6 +28,8 @@ export interface Edge {
   beforeHandshake(socket: Socket): Promise<DomainError<'rate_limited'> | null>;
   /** Every refusal of a handshake, `rate_limited` included, whatever refused it. */
   handshakeRefused(socket: Socket, code: ErrorCode): void;
+  /** An admitted socket disconnected: its connection may open another. */
+  left(socket: Socket): void;
 }
 
 /**
@@ -70,6 +72,22 @@ export function attachEdge(
     });
   };
 
+  /**
+   * A handshake that opened no connection (refused further on) gives its slot back. Shared by
+   * every response and reading it as `this`: a WebSocket upgrade's response lives as long as its
+   * connection, and a closure per response would too.
+   */
+  function handshakeClosed(this: { readonly req: IncomingMessage }): void {
+    const ip = reservations.get(this.req);
+    if (ip !== undefined && reservations.delete(this.req)) release(ip);
+  }
+
+  /** Shared by every connection, as `handshakeClosed` is. */
+  function connectionClosed(this: EngineConnection): void {
+    sessions.delete(sessionIdOf(this));
+    release(ipOf(this));
+  }
+
   const connectionCap: EngineMiddleware = (request, response, next) => {
     if (sessionOf(request) !== null) {
       next();
@@ -85,10 +103,7 @@ export function attachEdge(
         return;
       }
       reservations.set(request, ip);
-      // A handshake that opened no connection (refused further on) gives its slot back.
-      response.once('close', () => {
-        if (reservations.delete(request)) release(ip);
-      });
+      response.on('close', handshakeClosed);
       next();
     }, next);
   };
@@ -119,12 +134,9 @@ export function attachEdge(
     const ip = reservations.get(connection.request) ?? connection.remoteAddress;
     reservations.delete(connection.request);
     ips.set(connection, ip);
-    const { sid } = connection.transport;
-    sessions.set(sid, connection);
-    connection.once('close', () => {
-      sessions.delete(sid);
-      release(ip);
-    });
+    sessions.set(sessionIdOf(connection), connection);
+    // Engine.IO emits `close` once per connection.
+    connection.on('close', connectionClosed);
   });
 
   const ipOf = (connection: EngineConnection) => ips.get(connection) ?? connection.remoteAddress;
@@ -157,17 +169,22 @@ export function attachEdge(
       })
       .catch((error: unknown) => logger.error({ err: error }, 'refusing a CONNECT failed'));
   });
-  namespace.on('connection', (socket: Socket) => {
-    socket.once('disconnect', () => gate.release(socket.conn));
-  });
-
   return {
     beforeHandshake: (socket) => rateLimited(ipOf(socket.conn)),
+    left: (socket) => gate.release(socket.conn),
     handshakeRefused(socket, code) {
       gate.release(socket.conn);
       counted(ipOf(socket.conn), code);
     },
   };
+}
+
+/**
+ * A connection's Engine.IO session id: public in Engine.IO's documentation, private in its type
+ * declarations. Its transport's `sid` is not it: a transport upgraded to gets none.
+ */
+function sessionIdOf(connection: EngineConnection): string {
+  return (connection as unknown as { readonly id: string }).id;
 }
 
 /** The Engine.IO session a request belongs to; null for a handshake. */

@@ -117,6 +117,7 @@ export function attachGateway(namespace: Namespace, deps: GatewayDeps): Gateway 
 
   function onDisconnect(this: Socket, reason: string): void {
     logger.debug({ sid: this.id, reason }, 'disconnected');
+    edge.left(this);
     void node.disconnect(this.id, contractReason(reason));
     observer?.disconnected((this.data as SocketOf).identity.kind);
   }
