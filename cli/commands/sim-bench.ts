@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatBenchReport } from '../../sim/load/bench-report.js';
 import { runBench, type Target } from '../../sim/load/bench-run.js';
@@ -30,6 +31,7 @@ export interface SimBenchOptions {
   readonly workers: string;
   readonly redisUrl: string;
   readonly databaseUrl: string;
+  readonly service?: string;
   readonly json?: boolean;
 }
 
@@ -59,6 +61,7 @@ export async function runSimBench(
       connectConcurrency: 200,
       redisUrl,
       databaseUrl: postgresUrlOption('database-url', options.databaseUrl),
+      ...(options.service === undefined ? {} : { serviceCheckout: resolve(options.service) }),
       progress: (line) => output.writeErr(`${line}\n`),
     };
   } catch (error) {
@@ -109,6 +112,10 @@ export function addSimBenchCommand(program: Command): void {
       '--database-url <url>',
       'a database on the PostgreSQL server; the bench creates and drops a fresh one beside it',
       'postgres://postgres@127.0.0.1:5432/postgres',
+    )
+    .option(
+      '--service <dir>',
+      "another checkout whose service is measured instead of this one's (an earlier commit's worktree, for before and after)",
     )
     .option('--json', 'print the report as JSON')
     .action(async (options: SimBenchOptions, command: Command) => {

@@ -54,6 +54,11 @@ export interface BenchOptions {
   readonly redisUrl: string;
   /** Any database on the PostgreSQL server; the bench creates and drops one of its own there. */
   readonly databaseUrl: string;
+  /**
+   * Another checkout of the service to measure instead of this one (an earlier commit's worktree,
+   * for a before/after comparison against the same echo server and driver).
+   */
+  readonly serviceCheckout?: string;
   /** Progress lines while the bench runs (it takes minutes at full size). */
   readonly progress?: (line: string) => void;
 }
@@ -239,7 +244,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const startService = async (keyPrefix: string, nodeOptions: readonly string[] = []) =>
     tracked(
       await startServiceServer(
-        { redisUrl: options.redisUrl, keyPrefix, databaseUrl: database.url, secret: SECRET },
+        {
+          redisUrl: options.redisUrl,
+          keyPrefix,
+          databaseUrl: database.url,
+          secret: SECRET,
+          ...(options.serviceCheckout === undefined ? {} : { checkout: options.serviceCheckout }),
+        },
         { ...place(cores.serverCpu), nodeOptions },
       ),
     );
@@ -379,6 +390,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         connectConcurrency: options.connectConcurrency,
       },
       settings: [
+        ...(options.serviceCheckout === undefined
+          ? []
+          : [`the service measured was the checkout in ${options.serviceCheckout}`]),
         `the service ran with RATE_LIMIT_PER_S=RATE_LIMIT_BURST=MAX_CONNECTIONS_PER_IP=${RAISED_RATE_LIMIT}, so that its per-socket limiter is not what is measured and every client (all from 127.0.0.1) is admitted`,
         `the service used Redis ${redactUrl(options.redisUrl)} under key prefixes starting ${keyStem} and a fresh database on ${redactUrl(options.databaseUrl)}, both removed afterwards`,
         'every client connected with transports: ["websocket"] to path /sockets, namespace /classroom, on both servers',

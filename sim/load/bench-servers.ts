@@ -38,6 +38,8 @@ export interface ServiceSettings {
   readonly keyPrefix: string;
   readonly databaseUrl: string;
   readonly secret: string;
+  /** The checkout whose `bin/classroom.js serve` runs; this one by default. */
+  readonly checkout?: string;
 }
 
 /** The service's per-socket and per-IP limits, raised so that they are not what is measured. */
@@ -93,6 +95,7 @@ export async function startServiceServer(
     openFiles: placement.openFiles,
     ipc: false,
     ...(placement.cpu === undefined ? {} : { cpu: placement.cpu }),
+    ...(settings.checkout === undefined ? {} : { cwd: settings.checkout }),
   });
   return stoppedOnFailure(child, async () => {
     const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/, START_TIMEOUT_MS);

@@ -48,6 +48,8 @@ export interface ChildOptions {
   readonly openFiles: number;
   /** Opens Node's IPC channel to the child (it must be a Node process). */
   readonly ipc: boolean;
+  /** The directory it runs in; this checkout by default. */
+  readonly cwd?: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export function startChild(options: ChildOptions): ChildProcess {
     'sh',
     ['-c', 'ulimit -n "$0" && exec "$@"', String(options.openFiles), ...pin, ...options.argv],
     {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
       serialization: 'advanced',

@@ -10,6 +10,7 @@ import {
   TARGETS,
   targetsOf,
 } from '../../sim/load/bench-run.js';
+import { ROOT } from '../../sim/load/child-processes.js';
 import { mergeDeliveryReports } from '../../sim/load/delivery-ledger.js';
 import { openOrm } from '../../src/adapters/mikro-orm/orm.js';
 import { hasPostgres, hasRedis, POSTGRES_URL, REDIS_URL } from '../support/services.js';
@@ -37,6 +38,8 @@ describe.runIf(hasRedis && hasPostgres)(
         connectConcurrency: 10,
         redisUrl: REDIS_URL,
         databaseUrl: POSTGRES_URL,
+        // Named explicitly, as a before/after run names an earlier checkout.
+        serviceCheckout: ROOT,
       });
     }, 180_000);
 
@@ -64,7 +67,10 @@ describe.runIf(hasRedis && hasPostgres)(
         }
         expect(report.events[event].databaseCeilingPerS).toBeGreaterThan(0);
       }
-      expect(report.settings.join('\n')).toContain('RATE_LIMIT_PER_S=RATE_LIMIT_BURST=MAX_CONNECTIONS_PER_IP=1000000');
+      expect(report.settings.join('\n')).toContain(
+        'RATE_LIMIT_PER_S=RATE_LIMIT_BURST=MAX_CONNECTIONS_PER_IP=1000000',
+      );
+      expect(report.settings).toContain(`the service measured was the checkout in ${ROOT}`);
       expect(report.cores).toMatch(/core/);
     });
 
