@@ -59,7 +59,10 @@ export function attachEdge(
   const ips = new WeakMap<EngineConnection, string>();
   /** The IP whose connection slot a handshake request holds until a connection takes it over. */
   const reservations = new WeakMap<IncomingMessage, string>();
-  /** Open connections by Engine.IO session id, which is all a long-polling request names. */
+  /**
+   * Connections that began on long-polling, by Engine.IO session id, which is all a long-polling
+   * request names; one that began on WebSocket never sees a POST.
+   */
   const sessions = new Map<string, EngineConnection>();
 
   if (settings.corsOrigins === null && options.production) {
@@ -134,7 +137,7 @@ export function attachEdge(
     const ip = reservations.get(connection.request) ?? connection.remoteAddress;
     reservations.delete(connection.request);
     ips.set(connection, ip);
-    sessions.set(sessionIdOf(connection), connection);
+    if (connection.transport.name === 'polling') sessions.set(sessionIdOf(connection), connection);
     // Engine.IO emits `close` once per connection.
     connection.on('close', connectionClosed);
   });
