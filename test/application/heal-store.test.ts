@@ -53,6 +53,30 @@ describe('HealStore', () => {
     expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
   });
 
+  it('tells the managers of a teacher it put back whose session another node had restored in grace', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    await c.connect('linus', LINUS);
+    const connectedAtMs = c.clock.nowMs();
+    const ada = await c.joined('ada', ADA, MATH);
+    c.store.restartEmpty();
+    // The node that reconciles the loss looks first: Ada has an active lesson and, as far as the
+    // store knows, no presence, so she gets a grace period — a manager's snapshot says offline.
+    const other = c.store.link();
+    const { mark } = await other.checkContinuity(null);
+    await other.claimReconciliation(mark, DEFAULT_TIMINGS.sessionEndLeaseMs);
+    await other.restoreSessions({
+      teachers: [{ teacher: ADA, lessonId: MATH }],
+      nowMs: c.clock.nowMs(),
+      graceS: DEFAULT_TIMINGS.disconnectGraceS,
+    });
+    c.heard();
+    await heal.execute([held(ada, epochAt(connectedAtMs), MATH)]);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
+  });
+
   it('puts back, on its first look, what the node admitted before: a loss another node saw first', async () => {
     const c = classroom();
     const connectedAtMs = c.clock.nowMs();

@@ -1,3 +1,4 @@
+import type { TeacherRef } from '../../domain/clients.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { CooldownLedger } from '../ports/cooldown-ledger.js';
@@ -11,9 +12,9 @@ import type { Timings } from '../settings.js';
  * asks the store whether it lost data since the node last looked — restarted empty, flushed,
  * failed over — and when it did, heals it.
  *
- * - The node puts back what it holds: its TeacherApp sockets live again (a teacher whose session
- *   it had to create is announced to its managers with `teacher_connect`), its students'
- *   directory entries and lesson memberships.
+ * - The node puts back what it holds: its TeacherApp sockets live again (each of their teachers is
+ *   announced to its managers with `teacher_connect`), its students' directory entries and lesson
+ *   memberships.
  * - Exactly one node (a claim per loss) puts back what the database knows: every `active` lesson
  *   whose teacher has no session gets one in its grace period — it ends unless the teacher comes
  *   back — and every cooldown still running is set again. When the database is away that node
@@ -54,16 +55,20 @@ export class HealStore {
     const { mark, lost } = await presence.checkContinuity(this.lastMark);
     this.lastMark = mark;
     if (lost || (firstLook && held.length > 0)) {
-      const restored = await presence.restoreSockets({
+      await presence.restoreSockets({
         sockets: held,
         nowMs: clock.nowMs(),
         presenceTtlS: timings.presenceTtlS,
         lessonTtlS: timings.lessonTtlS,
       });
-      for (const { orgId, userId } of restored) {
+      // Every teacher put back is announced, not only those whose session the store had to
+      // create: the node that reconciles the loss may have given a teacher held here a grace
+      // period first, which a manager's snapshot showed as offline. The teacher stayed connected
+      // throughout, so the presence history records no change.
+      for (const teacher of heldTeachers(held)) {
         await this.deps.notifier.emit(
-          { kind: 'org_managers', orgId },
-          { name: 'teacher_connect', payload: { user_id: userId } },
+          { kind: 'org_managers', orgId: teacher.orgId },
+          { name: 'teacher_connect', payload: { user_id: teacher.userId } },
         );
       }
       if (lost && (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs))) {
@@ -101,4 +106,15 @@ export class HealStore {
       throw error;
     }
   }
+}
+
+/** The teachers of the held TeacherApp sockets, each once. */
+function heldTeachers(held: readonly HeldSocketState[]): TeacherRef[] {
+  const teachers = new Map<string, TeacherRef>();
+  for (const { socket, epoch } of held) {
+    if (socket.identity.kind !== 'teacher_app' || epoch === null) continue;
+    const { orgId, userId } = socket.identity;
+    teachers.set(`${orgId}:${userId}`, { orgId, userId });
+  }
+  return [...teachers.values()];
 }
