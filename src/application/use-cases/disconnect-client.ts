@@ -1,3 +1,4 @@
+import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { Analytics } from '../ports/analytics.js';
 import type { Clock } from '../ports/clock.js';
@@ -82,16 +83,18 @@ export class DisconnectClient {
       graceS: timings.disconnectGraceS,
       lessonTtlS: timings.lessonTtlS,
     });
-    if (left.kind === 'not_live') return { ...NOTHING, unknownToStore: true };
     const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
     const user = { user_id: identity.userId };
+    // A replayed disconnect was announced as teacher_disconnect when it happened, by the node
+    // that could not write it; when the teacher is online on another device, say so again.
+    const replayed = atMs !== undefined;
+    if (left.kind === 'not_live') {
+      if (replayed) await this.announceIfOnline(identity);
+      return { ...NOTHING, unknownToStore: true };
+    }
     if (left.kind === 'other_devices') {
       await recordPresence(this.deps, identity, leftAtMs, 'disconnect', 'replaced');
-      // A replayed disconnect was announced as teacher_disconnect when it happened, by the node
-      // that could not write it; the teacher is online on another device, so say so again.
-      if (atMs !== undefined) {
-        await notifier.emit(managers, { name: 'teacher_connect', payload: user });
-      }
+      if (replayed) await notifier.emit(managers, { name: 'teacher_connect', payload: user });
       return { lessonId: left.lessonId, deadlineMs: null, unknownToStore: false };
     }
     if (left.lessonId !== null) {
@@ -102,10 +105,16 @@ export class DisconnectClient {
     // A reconnect on another node may have reached the store after this disconnect but had its
     // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
     // makes the managers' last word the store's: the repair costs one read per disconnect.
-    if (await presence.isTeacherOnline(identity)) {
-      await notifier.emit(managers, { name: 'teacher_connect', payload: user });
-    }
+    await this.announceIfOnline(identity);
     return { lessonId: left.lessonId, deadlineMs: left.deadlineMs, unknownToStore: false };
+  }
+
+  private async announceIfOnline(teacher: TeacherRef): Promise<void> {
+    if (!(await this.deps.presence.isTeacherOnline(teacher))) return;
+    await this.deps.notifier.emit(
+      { kind: 'org_managers', orgId: teacher.orgId },
+      { name: 'teacher_connect', payload: { user_id: teacher.userId } },
+    );
   }
 
   private async studentLeaves(socket: SocketOf): Promise<DisconnectDecision> {
