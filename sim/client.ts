@@ -101,6 +101,7 @@ export class Client {
     }
     this.host.oracle.handshakeAnswered(
       sid,
+      node.id,
       result.ok ? result.value.socket.identity : identityOf(this.user),
       result.ok ? { ok: true } : result,
       result.ok ? result.value.lessonId : null,
