@@ -58,6 +58,8 @@ abstract class Actor implements ClientListener {
   /** Connects (retrying while no node is up or the service is unavailable), then `settle()`. */
   protected async comeOnline(): Promise<void> {
     if (!this.wantsOnline) return;
+    // Logging in again takes a new connection: the app lets the logged-out one go first.
+    if (this.client.loggedOut) await this.client.close();
     if (this.client.connected) {
       await this.settle(null);
       return;
@@ -151,7 +153,7 @@ export class TeacherActor extends Actor {
     this.host.at(endMs, 'teacher_period_ends', () => this.endSlot(slot));
     if (this.tablet !== null && this.prng.chance(0.6)) {
       const tablet = this.tablet;
-      this.host.after(this.prng.between(MINUTE, 30 * MINUTE), 'tablet_connects', async () => {
+      this.host.after(this.prng.between(MINUTE, 58 * MINUTE), 'tablet_connects', async () => {
         const outcome = await tablet.connect();
         if (outcome === 'no-node' || outcome === 'already' || !outcome.ok) return;
         const generation = tablet.generation;
@@ -194,7 +196,8 @@ export class TeacherActor extends Actor {
       return;
     }
     await this.client.logout();
-    this.later(this.prng.between(MINUTE, 3 * MINUTE), 'teacher_closes_app', () =>
+    // The app may stay open, logged out, into the next period (until the teacher logs in again).
+    this.later(this.prng.between(MINUTE, 20 * MINUTE), 'teacher_closes_app', () =>
       this.client.close(),
     );
   }

@@ -27,7 +27,7 @@ export const INVARIANTS = {
   'presence-history':
     'every change of a teacher’s presence has exactly one history record, with a reason of its kind',
   cooldown: 'a cooled-down teacher cannot connect (and nobody else is refused for a cooldown)',
-  'answered-once': 'every request is answered exactly once',
+  'answered-once': 'every request is answered exactly once, and takes effect once',
   'no-internal-error': 'no request is answered `internal` (a use case threw)',
 } as const;
 
@@ -157,6 +157,8 @@ export class Invariants {
   /** Whether the store ever lost its data: teachers with no record yet are then `forgotten` too. */
   private historyReset = false;
   private readonly answers = new Map<number, number>();
+  /** What the request in progress told other sockets: `event to sid` → how many times. */
+  private readonly requestDeliveries = new Map<string, number>();
   private tickets = 0;
   private current: RequestContext | null = null;
   private readonly touchedLessons = new Set<Id>();
@@ -307,6 +309,7 @@ export class Invariants {
 
   /** A client sent a request; the returned ticket is answered through `answered`. */
   requestIssued(context: RequestContext): number {
+    this.requestDeliveries.clear();
     this.tickets += 1;
     this.answers.set(this.tickets, 0);
     this.current = context;
@@ -315,11 +318,19 @@ export class Invariants {
 
   /**
    * `answered-once`: every request issued during a step has exactly one answer when the step is
-   * over (a use case that never settles leaves it at zero; see `afterStep`). `no-internal-error`:
+   * over (a use case that never settles leaves it at zero; see `afterStep`), and what it tells
+   * others — set_student_name to the lesson's teachers, force_logout to the teacher's apps —
+   * reaches each socket once: a request run twice tells them twice. `no-internal-error`:
    * the answer is never `internal`, which the gateway sends only when a use case threw.
    */
   answered(ticket: number, outcome: Outcome): void {
     this.answers.set(ticket, (this.answers.get(ticket) ?? 0) + 1);
+    for (const [delivery, count] of this.requestDeliveries) {
+      this.check('answered-once', count === 1, () => {
+        return `request #${ticket} (${this.current?.name}) took effect ${count} times: ${delivery}`;
+      });
+    }
+    this.requestDeliveries.clear();
     this.current = null;
     this.check('no-internal-error', outcome.ok || outcome.error.code !== 'internal', () =>
       outcome.ok ? '' : `a request was answered internal: ${outcome.error.message}`,
@@ -591,6 +602,7 @@ export class Invariants {
         return;
       }
       case 'force_logout': {
+        this.countRequestDelivery(sid, event);
         const fits =
           identity.kind === 'teacher_app' &&
           identity.userId === event.payload.user_id &&
@@ -600,6 +612,7 @@ export class Invariants {
         return;
       }
       case 'set_student_name': {
+        this.countRequestDelivery(sid, event);
         const lessonId =
           this.current?.name === 'set_student_name' ? this.current.lessonId : undefined;
         const fits =
@@ -614,6 +627,11 @@ export class Invariants {
         return;
       }
     }
+  }
+
+  private countRequestDelivery(sid: string, event: ServerEvent): void {
+    const delivery = `${event.name} to ${sid}`;
+    this.requestDeliveries.set(delivery, (this.requestDeliveries.get(delivery) ?? 0) + 1);
   }
 
   private viewHeard(sid: string, view: ManagerView, teacher: Id, online: boolean): void {
