@@ -54,6 +54,7 @@ describe('the simulator', () => {
       force_logout: expect.any(Number),
       lesson_ended: expect.any(Number),
       set_student_name: expect.any(Number),
+      presence_state: expect.any(Number),
     });
     expect(report.stepsByKind).toMatchObject({
       node_crash: expect.any(Number),
@@ -61,6 +62,9 @@ describe('the simulator', () => {
       db_down: expect.any(Number),
       stale_disconnect: expect.any(Number),
       expiry_notification: expect.any(Number),
+      store_late: expect.any(Number),
+      link_down: expect.any(Number),
+      tablet_connects: expect.any(Number),
     });
     expect(report.invariantChecks).toBeGreaterThan(report.steps / 10);
   });
