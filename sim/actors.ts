@@ -12,6 +12,8 @@ const HOUR = 60 * MINUTE;
 /** What actors need on top of a client's host: the school and the timeline. */
 export interface ActorHost extends ClientHost {
   readonly school: School;
+  /** Whether some teachers use a second device now and then (the two-devices fault). */
+  readonly twoDevices: boolean;
   /** Schedules at a time since the start of the run. */
   at(atMs: number, kind: string, run: () => Promise<void> | void): void;
 }
@@ -56,6 +58,8 @@ abstract class Actor implements ClientListener {
   /** Connects (retrying while no node is up or the service is unavailable), then `settle()`. */
   protected async comeOnline(): Promise<void> {
     if (!this.wantsOnline) return;
+    // Logging in again takes a new connection: the app lets the logged-out one go first.
+    if (this.client.loggedOut) await this.client.close();
     if (this.client.connected) {
       await this.settle(null);
       return;
@@ -115,6 +119,20 @@ abstract class Actor implements ClientListener {
 export class TeacherActor extends Actor {
   protected readonly meanNetworkUpMs = HOUR;
   private slot = -1;
+  /**
+   * A second TeacherApp of the same teacher (a tablet beside the laptop), with the two-devices
+   * fault: connected for part of some periods, then closed or dropped, never reconnected. The
+   * teacher is online while either is connected.
+   */
+  private readonly tablet: Client | null;
+
+  constructor(host: ActorHost, user: SimUser, prng: Prng, org: Org) {
+    super(host, user, prng, org);
+    this.tablet =
+      host.twoDevices && prng.chance(0.5)
+        ? new Client(host, user, host.school.tokenOf(user), prng.fork(), {})
+        : null;
+  }
 
   start(): void {
     this.host.at(this.prng.between(0, 5 * MINUTE), 'teacher_arrives', () => this.beginSlot(0));
@@ -133,6 +151,19 @@ export class TeacherActor extends Actor {
     }
     const endMs = slot * SLOT_MS + this.prng.between(48 * MINUTE, 58 * MINUTE);
     this.host.at(endMs, 'teacher_period_ends', () => this.endSlot(slot));
+    if (this.tablet !== null && this.prng.chance(0.6)) {
+      const tablet = this.tablet;
+      this.host.after(this.prng.between(MINUTE, 58 * MINUTE), 'tablet_connects', async () => {
+        const outcome = await tablet.connect();
+        if (outcome === 'no-node' || outcome === 'already' || !outcome.ok) return;
+        const generation = tablet.generation;
+        const leave = this.prng.chance(0.5) ? 'tablet_closes' : 'tablet_loses_network';
+        this.host.after(this.prng.between(2 * MINUTE, 40 * MINUTE), leave, async () => {
+          if (tablet.generation !== generation) return;
+          await (leave === 'tablet_closes' ? tablet.close() : tablet.loseNetwork(null));
+        });
+      });
+    }
     await this.comeOnline();
   }
 
@@ -165,7 +196,8 @@ export class TeacherActor extends Actor {
       return;
     }
     await this.client.logout();
-    this.later(this.prng.between(MINUTE, 3 * MINUTE), 'teacher_closes_app', () =>
+    // The app may stay open, logged out, into the next period (until the teacher logs in again).
+    this.later(this.prng.between(MINUTE, 20 * MINUTE), 'teacher_closes_app', () =>
       this.client.close(),
     );
   }

@@ -40,6 +40,7 @@ export type ConnectOutcome = 'no-node' | 'already' | ConnectClientResult;
 interface Link {
   readonly node: SimNode;
   readonly sid: string;
+  loggedOut?: boolean;
 }
 
 /**
@@ -66,6 +67,11 @@ export class Client {
 
   get connected(): boolean {
     return this.link !== null;
+  }
+
+  /** Whether the current connection logged out: it stays open, but its presence is gone. */
+  get loggedOut(): boolean {
+    return this.link?.loggedOut === true;
   }
 
   private label(link: Link | null): string {
@@ -101,6 +107,7 @@ export class Client {
     }
     this.host.oracle.handshakeAnswered(
       sid,
+      node.id,
       result.ok ? result.value.socket.identity : identityOf(this.user),
       result.ok ? { ok: true } : result,
       result.ok ? result.value.lessonId : null,
@@ -127,7 +134,10 @@ export class Client {
   logout(): Promise<Answer | null> {
     return this.request({ name: 'logout' }, 'logout', async (link) => {
       const answer = await link.node.logout(link.sid, this.user);
-      if (answer.ok) this.host.oracle.loggedOut(link.sid);
+      if (answer.ok) {
+        link.loggedOut = true;
+        this.host.oracle.loggedOut(link.sid);
+      }
       return answer;
     });
   }

@@ -1,9 +1,10 @@
-import type { ServerEvent } from '../src/application/ports/realtime-notifier.js';
+import type { PresenceState, ServerEvent } from '../src/application/ports/realtime-notifier.js';
 import type { Timings } from '../src/application/settings.js';
 import type { ClientIdentity, TeacherRef } from '../src/domain/clients.js';
 import type { DomainError } from '../src/domain/errors.js';
 import type { Id } from '../src/domain/ids.js';
 import type { LessonStatus } from '../src/domain/lesson.js';
+import type { PresenceRecord } from '../src/domain/presence.js';
 import type { SeatMap } from '../src/domain/seat-map.js';
 import { retryAfterSeconds } from '../src/domain/session.js';
 import { stamp } from './event-log.js';
@@ -19,12 +20,14 @@ export const INVARIANTS = {
     'no event ever reaches another org or another lesson, and no request learns of another org’s lesson',
   'seat-exclusivity': 'one student per seat and one seat per student',
   'session-ends-once':
-    'a session ends exactly once per expiry, in time, and never while its teacher is connected',
+    'a session ends exactly once per expiry, in time, never while its teacher is connected and never within the grace period after',
   'lesson-ends-with-session': 'a lesson is ended if and only if its teacher’s session ended',
   'manager-view':
-    'every manager’s view of online teachers matches the truth within the grace + sweep bound',
+    'every manager’s view of online teachers, from its snapshot and the events after it, matches the truth within the grace + sweep bound',
+  'presence-history':
+    'every change of a teacher’s presence has exactly one history record, with a reason of its kind',
   cooldown: 'a cooled-down teacher cannot connect (and nobody else is refused for a cooldown)',
-  'answered-once': 'every request is answered exactly once',
+  'answered-once': 'every request is answered exactly once, and takes effect once',
   'no-internal-error': 'no request is answered `internal` (a use case threw)',
 } as const;
 
@@ -41,6 +44,8 @@ export interface InvariantSettings {
   readonly sweepBatchSize: number;
   /** How often the store's expired keys are looked for (the simulated Redis expiry cycle). */
   readonly expiryCycleMs: number;
+  /** How often each node refreshes presence, and so looks whether the store lost data. */
+  readonly presenceRefreshMs: number;
 }
 
 /** What a request was about, for the deliveries it causes. */
@@ -55,20 +60,22 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: Dom
 
 interface SocketTruth {
   readonly identity: ClientIdentity;
+  /** The node that holds it. */
+  readonly nodeId: number;
   loggedOut: boolean;
   /** Lessons this socket joined or was put back into on reconnect: the lesson rooms it may hear. */
   readonly lessons: Set<Id>;
-  /**
-   * TeacherApp only: whether the store's directory names this socket. False after a store restart
-   * until the socket's node refreshes it (which registers it again) — see `teacherGone`.
-   */
-  registered: boolean;
   readonly view?: ManagerView;
 }
 
-/** A ManagerWeb socket's picture of its org, built only from the events it received. */
+/**
+ * A ManagerWeb socket's picture of its org, built only from what it received: its snapshot
+ * (`presence_state`) and the presence events after it.
+ */
 interface ManagerView {
   readonly connectedAtMs: number;
+  /** Once its snapshot came, every teacher of the org counts. */
+  snapshot: boolean;
   readonly online: Set<Id>;
   readonly heard: Set<Id>;
 }
@@ -79,16 +86,40 @@ interface Obligation {
   dueByMs: number;
   /** Only owed ends (and views waiting for one) wait for the session-end machinery. */
   readonly waitsForSessionEnd: boolean;
-  /** Named exemption: the fault makes this property unattainable, so it is counted, not failed. */
-  readonly exemptBecause?: 'store-restart';
+  /**
+   * An end owed since the store lost the teacher's session: the reconciliation gives it a grace
+   * period first, whose expiry then makes it due like any other.
+   */
+  awaitingExpiry?: boolean;
 }
 
 interface SeatLedger {
   readonly seatCount: number;
   readonly holders: Map<string, Id>;
   readonly seatOf: Map<Id, string>;
-  expiresAtMs: number;
 }
+
+/**
+ * Where a teacher's session stands by its presence history's last record that changed it, or
+ * `forgotten` when the store lost its data since.
+ */
+type HistoryState = 'connected' | 'grace' | 'none' | 'forgotten';
+
+/** The reasons a record of each kind may give (PROTOCOL §5a); disconnects give the socket's. */
+const RECORD_REASONS: Readonly<Record<PresenceRecord['kind'], readonly string[]>> = {
+  connect: ['new_session', 'reconnect'],
+  disconnect: [
+    'transport close',
+    'ping timeout',
+    'client namespace disconnect',
+    'io server disconnect',
+    'token_expired',
+    'replaced',
+    'node_lost',
+  ],
+  logout: ['logout', 'force_logout'],
+  session_end: ['grace_expired'],
+};
 
 const keyOf = (teacher: TeacherRef): string => `${teacher.orgId}:${teacher.userId}`;
 
@@ -96,20 +127,24 @@ const keyOf = (teacher: TeacherRef): string => `${teacher.orgId}:${teacher.userI
  * The simulator's oracle: the truth, maintained event by event from what clients did and were
  * told (never read back from the system under test except where a comment says so), and the
  * named invariants checked against it. The first violation is kept and the run stops there.
+ *
+ * Faults change when the truth must show, never what it is: PostgreSQL is the truth and Redis soft
+ * state (PROTOCOL §6a), so a store that restarted empty still owes every acknowledged seat, every
+ * running cooldown and every session end, within bounds that grow by the time it takes the nodes
+ * to notice the loss and reconcile.
  */
 export class Invariants {
   violation: Violation | null = null;
   checks = 0;
-  exemptions = 0;
   sessionsEnded = 0;
 
   private readonly sockets = new Map<string, SocketTruth>();
-  /** TeacherApp sockets that are admitted, not logged out and not gone, by teacher user id. */
-  private readonly teacherSockets = new Map<Id, Set<string>>();
+  /** TeacherApp sockets that are admitted, not logged out and not gone, by teacher (org and user). */
+  private readonly teacherSockets = new Map<string, Set<string>>();
   /** When each teacher last went online or offline. */
-  private readonly lastChangeMs = new Map<Id, number>();
-  /** Teachers who went offline without any event the service could send (store restart). */
-  private readonly silentlyOffline = new Set<Id>();
+  private readonly lastChangeMs = new Map<string, number>();
+  /** When each teacher's last TeacherApp socket went: no session of it ends a grace period sooner. */
+  private readonly offlineSinceMs = new Map<string, number>();
   private readonly managersOfOrg = new Map<Id, Set<string>>();
   private readonly mismatches = new Map<string, Obligation>();
   private readonly owedEnds = new Map<string, Obligation[]>();
@@ -118,21 +153,32 @@ export class Invariants {
   private readonly activeLessons = new Map<string, Set<Id>>();
   private readonly seatLedgers = new Map<Id, SeatLedger>();
   private readonly cooldownUntilMs = new Map<string, number>();
+  private readonly history = new Map<string, HistoryState>();
+  /** Whether the store ever lost its data: teachers with no record yet are then `forgotten` too. */
+  private historyReset = false;
   private readonly answers = new Map<number, number>();
+  /** What the request in progress told other sockets: `event to sid` → how many times. */
+  private readonly requestDeliveries = new Map<string, number>();
   private tickets = 0;
   private current: RequestContext | null = null;
   private readonly touchedLessons = new Set<Id>();
   private databaseDown = false;
-  private nodesUp: number;
+  private readonly nodesDown = new Set<number>();
+  /** Nodes whose link to the store has failed (down, or every call late). */
+  private readonly linksDown = new Set<number>();
+  /** When each node's presence refresh last reached the store. */
+  private readonly lastRefreshMs = new Map<number, number>();
+  /** Nodes whose link failed since their last refresh that reached the store. */
+  private readonly linkFailedSinceRefresh = new Set<number>();
 
   constructor(
     private readonly school: School,
     private readonly settings: InvariantSettings,
-    nodes: number,
+    /** Nodes are numbered 1..nodes. */
+    private readonly nodes: number,
     /** Milliseconds since the run started: every time the oracle keeps or prints is relative. */
     private readonly nowMs: () => number,
   ) {
-    this.nodesUp = nodes;
     for (const org of school.orgs) {
       for (const lesson of org.lessons.flat()) this.lessonStatus.set(lesson.id, lesson.status);
     }
@@ -153,11 +199,11 @@ export class Invariants {
    * A handshake was answered. `cooldown`: a TeacherApp is admitted only when no force_logout of
    * that teacher (same org and user) was acknowledged within COOLDOWN_S, and refused `cooldown`
    * only while one was, with `retry_after_s` = the whole seconds left, rounded up, at least 1.
-   * Truth under faults: a store restart forgets every cooldown key (`storeRestarted`), so
-   * cooldowns started before it no longer bind — a Redis without persistence cannot keep them.
+   * A store restart changes nothing here: cooldowns are restored from `teacher_cooldown`.
    */
   handshakeAnswered(
     sid: string,
+    nodeId: number,
     identity: ClientIdentity,
     outcome: Outcome,
     reconnectedLessonId: Id | null,
@@ -182,11 +228,18 @@ export class Invariants {
     if (!outcome.ok) return;
     const truth: SocketTruth = {
       identity,
+      nodeId,
       loggedOut: false,
       lessons: new Set(reconnectedLessonId === null ? [] : [reconnectedLessonId]),
-      registered: true,
       ...(identity.kind === 'manager_web'
-        ? { view: { connectedAtMs: now, online: new Set<Id>(), heard: new Set<Id>() } }
+        ? {
+            view: {
+              connectedAtMs: now,
+              snapshot: false,
+              online: new Set<Id>(),
+              heard: new Set<Id>(),
+            },
+          }
         : {}),
     };
     this.sockets.set(sid, truth);
@@ -195,28 +248,32 @@ export class Invariants {
     } else if (identity.kind === 'teacher_app') {
       // A new session supersedes an expired one that was not ended yet: the store refuses to
       // claim the old one while the teacher is alive, and the next expiry ends both at once.
-      this.owedCount -= this.owedEnds.get(keyOf(identity))?.length ?? 0;
-      this.owedEnds.delete(keyOf(identity));
-      this.silentlyOffline.delete(identity.userId);
-      this.setOf(this.teacherSockets, identity.userId).add(sid);
-      this.teacherChanged(identity.userId);
+      const key = keyOf(identity);
+      this.owedCount -= this.owedEnds.get(key)?.length ?? 0;
+      this.owedEnds.delete(key);
+      const live = this.setOf(this.teacherSockets, key);
+      live.add(sid);
+      if (live.size === 1) this.teacherChanged(identity);
     }
   }
 
-  /** The request `logout` succeeded: the socket stays but no longer holds presence. */
+  /** The request `logout` succeeded: the socket stays, and its teacher has no session now. */
   loggedOut(sid: string): void {
     const truth = this.sockets.get(sid);
     if (truth === undefined) return;
     truth.loggedOut = true;
-    this.dropTeacherSocket(sid, truth);
+    if (truth.identity.kind !== 'teacher_app') return;
+    // Logout ends the presence of every device of the teacher (the store deletes the session):
+    // the others stop being refreshed and their disconnects write nothing.
+    for (const other of this.teacherSockets.get(keyOf(truth.identity)) ?? []) {
+      const device = this.sockets.get(other);
+      if (device !== undefined) device.loggedOut = true;
+    }
+    this.teacherSockets.delete(keyOf(truth.identity));
+    this.wentOffline(truth.identity);
   }
 
-  /**
-   * The socket is gone: its node handled its disconnect, or the node crashed and it vanished.
-   * A TeacherApp socket that the store's directory no longer named (store restarted, not yet
-   * refreshed) goes offline silently: the service cannot tell it from a stale socket, so it sends
-   * no `teacher_disconnect` and the session never ends. `manager-view` names that exemption.
-   */
+  /** The socket is gone: its node handled its disconnect, or the node crashed and it vanished. */
   socketGone(sid: string): void {
     const truth = this.sockets.get(sid);
     if (truth === undefined) return;
@@ -227,35 +284,32 @@ export class Invariants {
         if (key.startsWith(`${sid}|`)) this.mismatches.delete(key);
       }
     }
-    if (truth.identity.kind === 'teacher_app' && !truth.loggedOut && !truth.registered) {
-      this.silentlyOffline.add(truth.identity.userId);
-    }
-    this.dropTeacherSocket(sid, truth);
-  }
-
-  private dropTeacherSocket(sid: string, truth: SocketTruth): void {
     if (truth.identity.kind !== 'teacher_app') return;
-    const live = this.teacherSockets.get(truth.identity.userId);
-    if (live?.delete(sid) !== true) return;
-    if (live.size === 0) this.teacherChanged(truth.identity.userId);
+    const live = this.teacherSockets.get(keyOf(truth.identity));
+    if (live?.delete(sid) !== true || live.size > 0) return;
+    this.teacherSockets.delete(keyOf(truth.identity));
+    // When its node's link failed since the node's last refresh, the store last knew the socket
+    // at that refresh: the grace period may count from then (PROTOCOL §6a.2).
+    const lastKnownMs = this.linkFailedSinceRefresh.has(truth.nodeId)
+      ? (this.lastRefreshMs.get(truth.nodeId) ?? 0)
+      : this.nowMs();
+    this.wentOffline(truth.identity, lastKnownMs);
   }
 
-  /** A node's presence refresh ran: the store names each of its teacher sockets again. */
-  refreshed(sids: Iterable<string>): void {
-    for (const sid of sids) {
-      const truth = this.sockets.get(sid);
-      if (truth !== undefined) truth.registered = true;
-    }
+  private wentOffline(teacher: TeacherRef, lastKnownMs = this.nowMs()): void {
+    this.offlineSinceMs.set(keyOf(teacher), lastKnownMs);
+    this.teacherChanged(teacher);
   }
 
-  private isOnline(userId: Id): boolean {
-    return (this.teacherSockets.get(userId)?.size ?? 0) > 0;
+  private isOnline(teacher: TeacherRef): boolean {
+    return (this.teacherSockets.get(keyOf(teacher))?.size ?? 0) > 0;
   }
 
   // ── requests ───────────────────────────────────────────────────────────────────────────────
 
   /** A client sent a request; the returned ticket is answered through `answered`. */
   requestIssued(context: RequestContext): number {
+    this.requestDeliveries.clear();
     this.tickets += 1;
     this.answers.set(this.tickets, 0);
     this.current = context;
@@ -264,11 +318,19 @@ export class Invariants {
 
   /**
    * `answered-once`: every request issued during a step has exactly one answer when the step is
-   * over (a use case that never settles leaves it at zero; see `afterStep`). `no-internal-error`:
+   * over (a use case that never settles leaves it at zero; see `afterStep`), and what it tells
+   * others — set_student_name to the lesson's teachers, force_logout to the teacher's apps —
+   * reaches each socket once: a request run twice tells them twice. `no-internal-error`:
    * the answer is never `internal`, which the gateway sends only when a use case threw.
    */
   answered(ticket: number, outcome: Outcome): void {
     this.answers.set(ticket, (this.answers.get(ticket) ?? 0) + 1);
+    for (const [delivery, count] of this.requestDeliveries) {
+      this.check('answered-once', count === 1, () => {
+        return `request #${ticket} (${this.current?.name}) took effect ${count} times: ${delivery}`;
+      });
+    }
+    this.requestDeliveries.clear();
     this.current = null;
     this.check('no-internal-error', outcome.ok || outcome.error.code !== 'internal', () =>
       outcome.ok ? '' : `a request was answered internal: ${outcome.error.message}`,
@@ -283,8 +345,8 @@ export class Invariants {
    * `lesson-ends-with-session`: a join succeeds only on a lesson that is not ended, and is refused
    * `lesson_ended` only when it is; the lesson's teacher joining a scheduled lesson makes it active.
    * `seat-exclusivity`: the seat map in the answer holds each student at most once and equals the
-   * seats acknowledged so far (see `seatClaimAnswered`); a lesson first joined since the store
-   * (re)started, or since its seat map's LESSON_TTL_S ran out, shows every seat free.
+   * seats acknowledged so far (see `seatClaimAnswered`) — also when the seat map was rebuilt after
+   * the store lost it or its LESSON_TTL_S ran out, since `student_attend` records every seat.
    */
   joinAnswered(sid: string, lessonId: Id, outcome: Outcome & { seats?: SeatMap }): void {
     const truth = this.sockets.get(sid);
@@ -321,10 +383,11 @@ export class Invariants {
   }
 
   private checkSeatMap(lessonId: Id, seatCount: number, seats: SeatMap): void {
-    const now = this.nowMs();
-    let ledger = this.seatLedgers.get(lessonId);
-    if (ledger !== undefined && now >= ledger.expiresAtMs) ledger = undefined;
-    const expected = ledger ?? { seatCount, holders: new Map(), seatOf: new Map(), expiresAtMs: 0 };
+    let expected = this.seatLedgers.get(lessonId);
+    if (expected === undefined) {
+      expected = { seatCount, holders: new Map(), seatOf: new Map() };
+      this.seatLedgers.set(lessonId, expected);
+    }
     const seen = new Set<Id>();
     let mismatch: string | null = null;
     const entries = Object.entries(seats);
@@ -336,8 +399,6 @@ export class Invariants {
       if (holder !== want) mismatch ??= `seat ${seat} is "${holder}", acknowledged "${want}"`;
     }
     this.check('seat-exclusivity', mismatch === null, () => `lesson ${lessonId}: ${mismatch}`);
-    expected.expiresAtMs = now + this.settings.timings.lessonTtlS * 1000;
-    this.seatLedgers.set(lessonId, expected);
   }
 
   /**
@@ -345,7 +406,6 @@ export class Invariants {
    * holds (by the acknowledged claims so far) is a double booking; `seat_taken` is answered only
    * when another student holds it, and `seat_not_found` only for a seat outside 1..seat_count.
    * A successful claim moves the student: the seat they held before in that lesson is free again.
-   * Truth under faults: a store restart empties every seat map (`storeRestarted`).
    */
   seatClaimAnswered(lessonId: Id, studentId: Id, seatId: string, outcome: Outcome): void {
     const ledger = this.seatLedgers.get(lessonId);
@@ -391,30 +451,36 @@ export class Invariants {
    * The store reported that a teacher's alive hash expired (its `expired` notification, before
    * any fault delays, repeats or drops it). From now on one session end is owed for it, within
    * one sweep interval — several when more sessions are due than a sweep's batch ends — plus the
-   * expiry cycle's resolution. See `sessionEnded` and `afterStep`.
+   * expiry cycle's resolution. An end already owed since the store lost the session is that one.
+   * See `sessionEnded` and `afterStep`.
    */
   expired(teacher: TeacherRef): void {
     const now = this.nowMs();
+    const owed = this.owedEnds.get(keyOf(teacher));
+    const restored = owed?.find((obligation) => obligation.awaitingExpiry === true);
+    if (restored !== undefined) {
+      restored.awaitingExpiry = false;
+      restored.dueByMs = now + this.sweepBoundMs();
+      return;
+    }
     this.owedCount += 1;
     const obligation: Obligation = {
       sinceMs: now,
       dueByMs: now + this.sweepBoundMs(),
       waitsForSessionEnd: true,
     };
-    const owed = this.owedEnds.get(keyOf(teacher));
     if (owed === undefined) this.owedEnds.set(keyOf(teacher), [obligation]);
     else owed.push(obligation);
   }
 
   /**
    * EndExpiredSession answered `ended` for a teacher. `session-ends-once`: an expiry of that
-   * teacher is owed an end (a second end of the same expiry, or an end without expiry, fails),
-   * and no TeacherApp socket of the teacher is connected — admitted, not logged out, on a live
-   * node and not yet disconnected. `lesson-ends-with-session`: the lessons it ended are exactly
-   * the teacher's lessons that were active (scheduled ones stay scheduled), and no lesson ends any
-   * other way (`afterStep` compares every lesson the database wrote). Truth under faults: a store
-   * restart erases pending session ends, so a teacher's active lessons can stay active until a
-   * later session of that teacher ends — the "if and only if" still holds, neither has happened.
+   * teacher is owed an end (a second end of the same expiry, or an end without expiry, fails);
+   * no TeacherApp socket of the teacher is connected — admitted, not logged out, on a live node
+   * and not yet disconnected — and its last one went at least DISCONNECT_GRACE_S ago.
+   * `lesson-ends-with-session`: the lessons it ended are exactly the teacher's lessons that were
+   * active (scheduled ones stay scheduled), and no lesson ends any other way (`afterStep` compares
+   * every lesson the database wrote).
    */
   sessionEnded(teacher: TeacherRef, lessonIds: readonly Id[]): void {
     this.sessionsEnded += 1;
@@ -428,9 +494,14 @@ export class Invariants {
       this.owedCount -= 1;
       if (owed.length === 0) this.owedEnds.delete(key);
     }
-    const sockets = [...(this.teacherSockets.get(teacher.userId) ?? [])];
+    const sockets = [...(this.teacherSockets.get(key) ?? [])];
     this.check('session-ends-once', sockets.length === 0, () => {
       return `the session of ${teacher.userId} ended while its TeacherApp ${sockets.join(', ')} is connected`;
+    });
+    const offlineMs = this.nowMs() - (this.offlineSinceMs.get(key) ?? 0);
+    const graceMs = this.settings.timings.disconnectGraceS * 1000;
+    this.check('session-ends-once', sockets.length > 0 || offlineMs >= graceMs, () => {
+      return `the session of ${teacher.userId} (org ${teacher.orgId}) ended ${offlineMs} ms after its last TeacherApp went, within the grace period`;
     });
     const active = this.activeLessons.get(key) ?? new Set<Id>();
     const same = lessonIds.length === active.size && lessonIds.every((id) => active.has(id));
@@ -446,6 +517,45 @@ export class Invariants {
     this.cooldownUntilMs.set(keyOf(target), this.nowMs() + this.settings.timings.cooldownS * 1000);
   }
 
+  /**
+   * A presence history record was written (PresenceLog.record). `presence-history`: its reason
+   * is one of its kind's (§5a), and the records of a teacher follow its session as the service
+   * saw it, one per change: a `connect` only when the session was not connected; a `disconnect`
+   * (other than `replaced`: a device that left while another stays) only when it was, starting
+   * the grace period; a `logout` only when there was a session (connected or in grace); a
+   * `session_end` only when it was not connected. A change recorded twice, or never, breaks the
+   * sequence. A forced logout is recorded as the manager's act, and the disconnect that follows
+   * as the change. Truth under faults: a store that lost its data lost the sessions the records
+   * describe, so each teacher's next record after the loss starts the sequence afresh.
+   */
+  presenceRecorded(record: PresenceRecord): void {
+    const key = `${record.orgId}:${record.userId}`;
+    const who = `${record.userId} of org ${record.orgId}`;
+    this.check('presence-history', RECORD_REASONS[record.kind].includes(record.reason), () => {
+      return `${who} has a ${record.kind} record with reason "${record.reason}"`;
+    });
+    if (record.reason === 'replaced' || record.reason === 'force_logout') return;
+    const state = this.history.get(key) ?? (this.historyReset ? 'forgotten' : 'none');
+    const allowed: Readonly<Record<PresenceRecord['kind'], readonly HistoryState[]>> = {
+      connect: ['grace', 'none'],
+      disconnect: ['connected'],
+      logout: ['connected', 'grace'],
+      session_end: ['grace', 'none'],
+    };
+    this.check(
+      'presence-history',
+      state === 'forgotten' || allowed[record.kind].includes(state),
+      () => `${who} has a ${record.kind} record (${record.reason}) after its history said ${state}`,
+    );
+    const next: Readonly<Record<PresenceRecord['kind'], HistoryState>> = {
+      connect: 'connected',
+      disconnect: 'grace',
+      logout: 'none',
+      session_end: 'none',
+    };
+    this.history.set(key, next[record.kind]);
+  }
+
   // ── deliveries ─────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -453,8 +563,9 @@ export class Invariants {
    * teacher_connect / teacher_disconnect / logout reach only ManagerWeb sockets of the teacher's
    * org; force_logout only a TeacherApp of that very teacher in the forcing manager's org;
    * set_student_name only a TeacherApp socket in the lesson the student named; lesson_ended only
-   * sockets that joined (or were put back into) that lesson. Nothing reaches a socket that was
-   * never admitted or is gone.
+   * sockets that joined (or were put back into) that lesson; presence_state only a ManagerWeb
+   * socket, listing teachers of its org. Nothing reaches a socket that was never admitted or is
+   * gone.
    */
   delivered(sid: string, event: ServerEvent): void {
     const to = this.sockets.get(sid);
@@ -473,15 +584,25 @@ export class Invariants {
       case 'teacher_connect':
       case 'teacher_disconnect':
       case 'logout': {
-        const teacher = this.school.user(event.payload.user_id);
-        const fits = identity.kind === 'manager_web' && teacher?.orgId === identity.orgId;
+        const teacher = this.school.user(identity.orgId, event.payload.user_id);
+        const fits = identity.kind === 'manager_web' && teacher?.role === 'teacher';
         this.check('tenant-isolation', fits, () => refuse('not a manager of that teacher’s org'));
         if (fits && to.view !== undefined) {
           this.viewHeard(sid, to.view, event.payload.user_id, event.name === 'teacher_connect');
         }
         return;
       }
+      case 'presence_state': {
+        const strangers = event.payload.teachers.filter(
+          (entry) => this.school.user(identity.orgId, entry.user_id)?.role !== 'teacher',
+        );
+        const fits = identity.kind === 'manager_web' && strangers.length === 0;
+        this.check('tenant-isolation', fits, () => refuse('lists teachers of another org'));
+        if (fits && to.view !== undefined) this.viewFromSnapshot(sid, to.view, event.payload);
+        return;
+      }
       case 'force_logout': {
+        this.countRequestDelivery(sid, event);
         const fits =
           identity.kind === 'teacher_app' &&
           identity.userId === event.payload.user_id &&
@@ -491,6 +612,7 @@ export class Invariants {
         return;
       }
       case 'set_student_name': {
+        this.countRequestDelivery(sid, event);
         const lessonId =
           this.current?.name === 'set_student_name' ? this.current.lessonId : undefined;
         const fits =
@@ -507,6 +629,11 @@ export class Invariants {
     }
   }
 
+  private countRequestDelivery(sid: string, event: ServerEvent): void {
+    const delivery = `${event.name} to ${sid}`;
+    this.requestDeliveries.set(delivery, (this.requestDeliveries.get(delivery) ?? 0) + 1);
+  }
+
   private viewHeard(sid: string, view: ManagerView, teacher: Id, online: boolean): void {
     view.heard.add(teacher);
     if (online) view.online.add(teacher);
@@ -514,74 +641,101 @@ export class Invariants {
     this.reconcile(sid, view, teacher);
   }
 
-  private teacherChanged(userId: Id): void {
-    this.lastChangeMs.set(userId, this.nowMs());
-    const orgId = this.school.user(userId)?.orgId;
-    if (orgId === undefined) return;
-    for (const sid of this.managersOfOrg.get(orgId) ?? []) {
+  /** A snapshot replaces the view: teachers in state `connect` are online, the rest are not. */
+  private viewFromSnapshot(sid: string, view: ManagerView, state: PresenceState): void {
+    view.snapshot = true;
+    view.online.clear();
+    for (const entry of state.teachers) {
+      if (entry.state === 'connect') view.online.add(entry.user_id);
+    }
+    const org = this.school.orgs.find(
+      (candidate) => candidate.orgId === this.sockets.get(sid)?.identity.orgId,
+    );
+    for (const teacher of org?.teachers ?? []) this.reconcile(sid, view, teacher.userId);
+  }
+
+  private teacherChanged(teacher: TeacherRef): void {
+    this.lastChangeMs.set(keyOf(teacher), this.nowMs());
+    for (const sid of this.managersOfOrg.get(teacher.orgId) ?? []) {
       const view = this.sockets.get(sid)?.view;
-      if (view !== undefined) this.reconcile(sid, view, userId);
+      if (view !== undefined) this.reconcile(sid, view, teacher.userId);
     }
   }
 
   /**
-   * `manager-view`: for each ManagerWeb socket M and teacher T of its org, M's view (online after
-   * teacher_connect, offline after teacher_disconnect or logout) equals the truth (T has a
-   * TeacherApp socket admitted, not logged out, not gone), or has differed for at most
-   * DISCONNECT_GRACE_S + SWEEP_INTERVAL_S. The protocol gives a manager no snapshot when it
-   * connects, so T counts for M once M heard of T or T changed after M connected.
-   * Truth under faults: a crashed node's teachers are offline at once, and M hears of it only
-   * from the session end's `logout` — within the bound, later by the length of a database outage
-   * plus the claim lease, or of a time with no node up. Two cases are unattainable under
-   * store-restart and are counted as exemptions, not passes: a teacher whose socket went away
-   * while the restarted store did not name it (see `socketGone`), and a teacher who vanished in a
-   * crash before the restart erased the session end that was to announce it (`storeRestarted`).
-   * Neither is ever announced.
+   * `manager-view`: for each ManagerWeb socket M and teacher T of its org, M's view — its
+   * snapshot, then online after teacher_connect and offline after teacher_disconnect or logout —
+   * equals the truth (T has a TeacherApp socket admitted, not logged out, not gone), or has
+   * differed for at most DISCONNECT_GRACE_S + SWEEP_INTERVAL_S. Until M's snapshot came (it is
+   * retried while the store is away), T counts for M once M heard of T or T changed after M
+   * connected. Truth under faults: a crashed node's teachers are offline at once, and M hears of
+   * it from `node_lost` or the session end — within the bound, later by the length of a database
+   * outage plus the claim lease, of a time with no node up, or of a store restart's
+   * reconciliation (`storeRestarted`).
    */
-  private reconcile(sid: string, view: ManagerView, teacher: Id): void {
-    const changedMs = this.lastChangeMs.get(teacher);
-    if (!view.heard.has(teacher) && (changedMs === undefined || changedMs < view.connectedAtMs)) {
+  private reconcile(sid: string, view: ManagerView, userId: Id): void {
+    const orgId = this.sockets.get(sid)?.identity.orgId;
+    if (orgId === undefined) return;
+    const teacher = { orgId, userId };
+    const changedMs = this.lastChangeMs.get(keyOf(teacher));
+    if (
+      !view.snapshot &&
+      !view.heard.has(userId) &&
+      (changedMs === undefined || changedMs < view.connectedAtMs)
+    ) {
       return;
     }
-    const key = `${sid}|${teacher}`;
+    const key = `${sid}|${userId}`;
     const truth = this.isOnline(teacher);
-    const seen = view.online.has(teacher);
+    const seen = view.online.has(userId);
     if (truth === seen) {
       this.mismatches.delete(key);
       return;
     }
     if (this.mismatches.has(key)) return;
     const now = this.nowMs();
-    const exempt = !truth && this.silentlyOffline.has(teacher);
     this.mismatches.set(key, {
       sinceMs: now,
       dueByMs:
         now + (this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs),
       waitsForSessionEnd: !truth,
-      ...(exempt ? { exemptBecause: 'store-restart' } : {}),
     });
   }
 
   // ── faults ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * The store forgot every key. What it held stops being owed: expired sessions not yet ended
-   * will never end (their deadlines are gone), cooldowns no longer bind, every seat map starts
-   * empty again, and sockets are unknown to the store until their node refreshes them.
+   * The store forgot every key. The truth stays (PROTOCOL §6a.3): seats, cooldowns and lessons
+   * live in the database; the nodes put back the sockets they hold at their next refresh, and one
+   * node gives every teacher with an active lesson and no presence a grace period. So an end is
+   * owed to every such teacher (expiries of erased sessions are that end, not another), within a
+   * refresh, the grace period and the sweep bound; a manager view waiting for a session end gets
+   * as long. The presence history's sequences start afresh (see `presenceRecorded`).
    */
   storeRestarted(): void {
-    // A view waiting for a session end to announce a teacher who vanished (a crashed node) waits
-    // in vain: the restart erased that session, so nothing will ever announce it.
-    for (const [key, mismatch] of this.mismatches) {
-      if (mismatch.waitsForSessionEnd) {
-        this.mismatches.set(key, { ...mismatch, exemptBecause: 'store-restart' });
-      }
-    }
+    const now = this.nowMs();
+    for (const key of this.history.keys()) this.history.set(key, 'forgotten');
+    this.historyReset = true;
+    const dueByMs = now + this.reconciledEndBoundMs();
     this.owedEnds.clear();
     this.owedCount = 0;
-    this.cooldownUntilMs.clear();
-    this.seatLedgers.clear();
-    for (const truth of this.sockets.values()) truth.registered = false;
+    for (const [key, lessons] of this.activeLessons) {
+      const [orgId = '', userId = ''] = key.split(':');
+      if (lessons.size === 0 || this.isOnline({ orgId, userId })) continue;
+      this.owedEnds.set(key, [
+        { sinceMs: now, dueByMs, waitsForSessionEnd: true, awaitingExpiry: true },
+      ]);
+      this.owedCount += 1;
+    }
+    for (const mismatch of this.mismatches.values()) {
+      if (mismatch.waitsForSessionEnd) mismatch.dueByMs = Math.max(mismatch.dueByMs, dueByMs);
+    }
+  }
+
+  /** A refresh (when a node notices the loss), the grace period it then starts, and the sweep. */
+  private reconciledEndBoundMs(): number {
+    const { presenceRefreshMs, timings } = this.settings;
+    return presenceRefreshMs + timings.disconnectGraceS * 1000 + this.sweepBoundMs();
   }
 
   databaseAvailable(up: boolean): void {
@@ -589,14 +743,53 @@ export class Invariants {
     if (up) this.resume(this.settings.timings.sessionEndLeaseMs);
   }
 
-  nodeAvailable(up: boolean): void {
-    const wasNone = this.nodesUp === 0;
-    this.nodesUp += up ? 1 : -1;
-    if (up && wasNone) this.resume(0);
+  nodeAvailable(nodeId: number, up: boolean): void {
+    this.serving(() => {
+      if (up) this.nodesDown.delete(nodeId);
+      else this.nodesDown.add(nodeId);
+    });
   }
 
   /**
-   * Session ends cannot happen while the database is down or no node runs, so what waits for one
+   * A node's link to the store failed (down, or every call late) or is well again. Its sockets
+   * stay connected, but the store last knew them at the node's last refresh before the failure.
+   */
+  linkAvailable(nodeId: number, up: boolean): void {
+    this.serving(() => {
+      if (up) {
+        this.linksDown.delete(nodeId);
+        return;
+      }
+      this.linksDown.add(nodeId);
+      this.linkFailedSinceRefresh.add(nodeId);
+    });
+  }
+
+  /** A node's presence refresh reached the store: it knows the node's sockets as of now. */
+  refreshed(nodeId: number): void {
+    this.lastRefreshMs.set(nodeId, this.nowMs());
+    this.linkFailedSinceRefresh.delete(nodeId);
+  }
+
+  /** Applies a change of nodes or links; when some node can end sessions again, resumes. */
+  private serving(change: () => void): void {
+    const wasNone = this.servingNodes() === 0;
+    change();
+    // A claim made just before a link failed keeps its lease.
+    if (wasNone && this.servingNodes() > 0) this.resume(this.settings.timings.sessionEndLeaseMs);
+  }
+
+  /** Nodes that run and reach the store: the ones that can end sessions. */
+  private servingNodes(): number {
+    let serving = 0;
+    for (let nodeId = 1; nodeId <= this.nodes; nodeId++) {
+      if (!this.nodesDown.has(nodeId) && !this.linksDown.has(nodeId)) serving += 1;
+    }
+    return serving;
+  }
+
+  /**
+   * Session ends cannot happen while the database is down or no node runs and reaches the store, so what waits for one
    * gets, from the moment they are back, the lease of any claim that failed meanwhile and the
    * sweeps it takes to catch up.
    */
@@ -604,7 +797,14 @@ export class Invariants {
     if (this.suspended()) return;
     const dueByMs = this.nowMs() + leaseMs + this.sweepBoundMs();
     for (const owed of this.owedEnds.values()) {
-      for (const obligation of owed) obligation.dueByMs = Math.max(obligation.dueByMs, dueByMs);
+      for (const obligation of owed) {
+        // A reconciliation that waited for the database starts its grace period only now.
+        const bound =
+          obligation.awaitingExpiry === true
+            ? this.nowMs() + leaseMs + this.reconciledEndBoundMs()
+            : dueByMs;
+        obligation.dueByMs = Math.max(obligation.dueByMs, bound);
+      }
     }
     for (const mismatch of this.mismatches.values()) {
       if (mismatch.waitsForSessionEnd) mismatch.dueByMs = Math.max(mismatch.dueByMs, dueByMs);
@@ -612,7 +812,7 @@ export class Invariants {
   }
 
   private suspended(): boolean {
-    return this.databaseDown || this.nodesUp === 0;
+    return this.databaseDown || this.servingNodes() === 0;
   }
 
   /** One sweep interval per batch of due sessions, plus the expiry cycle's resolution. */
@@ -657,11 +857,6 @@ export class Invariants {
     }
     for (const [key, mismatch] of this.mismatches) {
       if (now <= mismatch.dueByMs || (suspended && mismatch.waitsForSessionEnd)) continue;
-      if (mismatch.exemptBecause !== undefined) {
-        this.exemptions += 1;
-        this.mismatches.delete(key);
-        continue;
-      }
       const [sid, teacher] = key.split('|');
       this.check('manager-view', false, () => {
         const seen = this.sockets.get(sid ?? '')?.view?.online.has(teacher ?? '');

@@ -1,7 +1,9 @@
 import type { InMemoryNotifier } from '../src/adapters/in-memory/in-memory-notifier.js';
 import type { ClassroomNode, ClientRequest } from '../src/application/node/classroom-node.js';
 import type { Analytics } from '../src/application/ports/analytics.js';
+import type { CooldownLedger } from '../src/application/ports/cooldown-ledger.js';
 import type { LessonRepository } from '../src/application/ports/lesson-repository.js';
+import type { PresenceLog } from '../src/application/ports/presence-log.js';
 import type { PresenceStore } from '../src/application/ports/presence-store.js';
 import type { SessionExpiryFeed } from '../src/application/ports/session-expiry-feed.js';
 import type { TokenVerifier } from '../src/application/ports/token-verifier.js';
@@ -42,8 +44,10 @@ export interface SharedPorts {
   readonly clock: VirtualClock;
   /** The simulation's timeline: node timers are steps in it, ordered by the seed like the rest. */
   readonly agenda: Agenda;
-  readonly presence: PresenceStore;
   readonly lessons: LessonRepository;
+  /** The database's `teacher_cooldown` table, which every node shares like the lessons. */
+  readonly cooldowns: CooldownLedger;
+  readonly presenceLog: PresenceLog;
   readonly notifier: InMemoryNotifier;
   readonly analytics: Analytics;
   readonly tokens: TokenVerifier;
@@ -54,8 +58,8 @@ export interface SharedPorts {
   readonly sessionEnder?: (parts: SessionEnderParts) => SessionEnder;
   /** Hears every session-end answer of every node, whichever path (expiry or sweep) ran it. */
   readonly onSessionEnd: (teacher: TeacherRef, result: SessionEndResult) => void;
-  /** Hears which sockets each presence refresh of any node covered. */
-  readonly onRefresh: (sids: readonly string[]) => void;
+  /** Hears each presence refresh of a node that reached the store. */
+  readonly onRefresh: (nodeId: number) => void;
   /** Hears what failed in a node (a use case that threw, a background task). */
   readonly onFailure: (nodeId: number, what: string, error: unknown) => void;
 }
@@ -117,6 +121,8 @@ export class SimNode {
   constructor(
     readonly id: number,
     private readonly shared: SharedPorts,
+    /** This node's own link to the shared store, which faults may cut or delay. */
+    private readonly presence: PresenceStore,
   ) {}
 
   get up(): boolean {
@@ -132,6 +138,7 @@ export class SimNode {
     const container = buildNode({
       // Tokens are the school's own (sim/school.ts), so no secret is ever used.
       jwt: { secret: 'unused-by-the-simulator' },
+      nodeName: `n${this.id}`,
       timings: shared.timings,
       sweepIntervalS: shared.sweepIntervalS,
       sweepBatchSize: shared.sweepBatchSize,
@@ -139,8 +146,10 @@ export class SimNode {
         clock: shared.clock,
         scheduler,
         ids: new SequentialIdSource(`n${this.id}.${this.incarnation}-insert`),
-        presence: { store: shared.presence, expiryFeed: feed },
+        presence: { store: this.presence, expiryFeed: feed },
         lessons: shared.lessons,
+        cooldowns: shared.cooldowns,
+        presenceLog: shared.presenceLog,
         notifier: shared.notifier,
         analytics: shared.analytics,
         tokens: shared.tokens,
@@ -161,7 +170,7 @@ export class SimNode {
         refreshPresence: (real) => ({
           execute: async (teachers) => {
             const refreshed = await real.execute(teachers);
-            shared.onRefresh(teachers.map(({ socket }) => socket.sid));
+            shared.onRefresh(this.id);
             return refreshed;
           },
         }),

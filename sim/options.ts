@@ -14,6 +14,17 @@ export const FAULTS = [
   'store-restart',
   /** The database cannot be reached for a while. */
   'db-outage',
+  /**
+   * A node's store calls time out for their callers (answered unavailable) for a while, and still
+   * reach the store later, past their deadline: the store's fence must drop them.
+   */
+  'store-late',
+  /** A node's link to the store is down for a while; the node goes on serving its sockets. */
+  'link-down',
+  /** Teachers use two devices (TeacherApp sockets) at once, now and then. */
+  'two-devices',
+  /** User ids repeat across orgs: every org numbers its teachers and students from 1. */
+  'shared-ids',
 ] as const;
 
 export type Fault = (typeof FAULTS)[number];

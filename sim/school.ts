@@ -29,20 +29,23 @@ export interface Org {
 /**
  * The simulated school: organisations with their teachers, students and managers, and a timetable
  * of lessons. Org ids and lesson ids are both small numbers, so org `7` and lesson `7` exist side
- * by side and any mix-up of their rooms shows; user ids are unique across orgs, as the directory
- * key (`{user_id}`) requires.
+ * by side and any mix-up of their rooms shows. User ids are unique within an org; with
+ * `sharedIds` every org numbers its users from 1 (org 1's `t1` and org 2's `t1` are two people,
+ * PROTOCOL §6a.5), otherwise they are numbered across the school and unique everywhere.
  */
 export class School {
   readonly orgs: readonly Org[];
   readonly slots: number;
   private readonly lessonById = new Map<Id, Lesson>();
-  private readonly userById = new Map<Id, SimUser>();
+  /** Users by org and id (`org:user`): ids repeat across orgs. */
+  private readonly users = new Map<string, SimUser>();
 
   constructor(counts: {
     readonly orgs: number;
     readonly teachers: number;
     readonly students: number;
     readonly durationMs: number;
+    readonly sharedIds: boolean;
   }) {
     this.slots = Math.max(1, Math.ceil(counts.durationMs / SLOT_MS));
     const orgIds = Array.from({ length: counts.orgs }, (_, index) => String(index + 1));
@@ -50,7 +53,9 @@ export class School {
       const byOrg = new Map<Id, SimUser[]>(orgIds.map((orgId) => [orgId, []]));
       for (let n = 0; n < count; n++) {
         const orgId = orgIds[n % orgIds.length] as Id;
-        byOrg.get(orgId)?.push({ userId: `${prefix}${n + 1}`, orgId, role });
+        const ofOrg = byOrg.get(orgId) ?? [];
+        const number = counts.sharedIds ? ofOrg.length + 1 : n + 1;
+        ofOrg.push({ userId: `${prefix}${number}`, orgId, role });
       }
       return byOrg;
     };
@@ -91,7 +96,7 @@ export class School {
       for (const lesson of org.lessons.flat()) this.lessonById.set(lesson.id, lesson);
       for (const user of [...org.teachers, ...org.students, ...org.managers]) {
         if (user.productType === undefined || user.role === 'admin') {
-          this.userById.set(user.userId, user);
+          this.users.set(userKey(user.orgId, user.userId), user);
         }
       }
     }
@@ -101,9 +106,9 @@ export class School {
     return this.lessonById.get(lessonId);
   }
 
-  /** A user by id (a teacher on ManagerWeb is the same user as on TeacherApp). */
-  user(userId: Id): SimUser | undefined {
-    return this.userById.get(userId);
+  /** A user of an org by id (a teacher on ManagerWeb is the same user as on TeacherApp). */
+  user(orgId: Id, userId: Id): SimUser | undefined {
+    return this.users.get(userKey(orgId, userId));
   }
 
   /** The rows the lesson repository starts from. */
@@ -117,7 +122,7 @@ export class School {
 
   /** The access token a user's clients present. */
   tokenOf(user: SimUser): string {
-    return `sim-token-${user.userId}`;
+    return `${TOKEN_PREFIX}${userKey(user.orgId, user.userId)}`;
   }
 }
 
@@ -130,10 +135,11 @@ export class SchoolTokens implements TokenVerifier {
   constructor(private readonly school: School) {}
 
   async verify(token: string): Promise<Result<TokenClaims, ReturnType<typeof unauthorized>>> {
-    const prefix = 'sim-token-';
-    const user = token.startsWith(prefix)
-      ? this.school.user(token.slice(prefix.length))
-      : undefined;
+    const [orgId, userId] = token.startsWith(TOKEN_PREFIX)
+      ? token.slice(TOKEN_PREFIX.length).split(':')
+      : [];
+    const user =
+      orgId === undefined || userId === undefined ? undefined : this.school.user(orgId, userId);
     if (user === undefined) return fail(unauthorized());
     return ok({
       userId: user.userId,
@@ -146,5 +152,10 @@ export class SchoolTokens implements TokenVerifier {
 
 /** The school's tokens outlive any run (2100-01-01): its users never need to refresh them. */
 const SCHOOL_TOKENS_EXPIRE_AT_S = Date.UTC(2100, 0, 1) / 1000;
+
+const TOKEN_PREFIX = 'sim-token-';
+
+/** Ids never contain ':', so `org:user` names one user. */
+const userKey = (orgId: Id, userId: Id) => `${orgId}:${userId}`;
 
 const unauthorized = () => domainError('unauthorized', 'Unknown simulated token.');

@@ -1,14 +1,21 @@
+import { InMemoryCooldownLedger } from '../src/adapters/in-memory/in-memory-cooldown-ledger.js';
 import { InMemoryLessonRepository } from '../src/adapters/in-memory/in-memory-lesson-repository.js';
 import { InMemoryNotifier } from '../src/adapters/in-memory/in-memory-notifier.js';
-import { InMemoryPresenceStore } from '../src/adapters/in-memory/in-memory-presence-store.js';
+import { InMemoryPresenceLog } from '../src/adapters/in-memory/in-memory-presence-log.js';
+import {
+  InMemoryPresenceStore,
+  type InMemoryStoreLink,
+} from '../src/adapters/in-memory/in-memory-presence-store.js';
 import type { Analytics, AnalyticsEvent } from '../src/application/ports/analytics.js';
 import type { Attendance, LessonRepository } from '../src/application/ports/lesson-repository.js';
+import type { PresenceHistoryQuery, PresenceLog } from '../src/application/ports/presence-log.js';
 import type { PresenceStore } from '../src/application/ports/presence-store.js';
 import type { ServerEvent } from '../src/application/ports/realtime-notifier.js';
 import { DEFAULT_TIMINGS } from '../src/application/settings.js';
 import type { TeacherRef } from '../src/domain/clients.js';
 import type { Id } from '../src/domain/ids.js';
 import type { Lesson } from '../src/domain/lesson.js';
+import type { PresenceRecord } from '../src/domain/presence.js';
 import { type ActorHost, castActors } from './actors.js';
 import { Agenda } from './agenda.js';
 import type { Client } from './client.js';
@@ -19,6 +26,7 @@ import { replayCommand, type SimOptions } from './options.js';
 import { Prng } from './prng.js';
 import { School, SchoolTokens } from './school.js';
 import { VirtualClock } from './virtual-clock.js';
+import { VirtualScheduler } from './virtual-scheduler.js';
 
 /** SWEEP_INTERVAL_S at its default: how often each node looks for overdue sessions. */
 const SWEEP_INTERVAL_MS = 5_000;
@@ -39,10 +47,22 @@ const FAULT_PLAN = {
   restartEveryMs: 4 * 3_600_000,
   outageEveryMs: 2 * 3_600_000,
   outageMs: [10_000, 180_000],
+  /** A node's calls time out and arrive late this often, for this long, this late. */
+  lateEveryMs: 15 * 60_000,
+  lateForMs: [5_000, 60_000],
+  lateByMs: [1, 10_000],
+  /**
+   * A node's link is down this often, for this long: sometimes past PRESENCE_TTL_S (its teachers
+   * go into their grace period as `node_lost`), never past TTL + grace (which may end a session).
+   */
+  linkDownEveryMs: 45 * 60_000,
+  linkDownMs: [5_000, 150_000],
 } as const;
 
 export interface SimulationHooks {
-  /** Wraps the presence store every node sees: how a test plants a broken adapter. */
+  /** Makes the shared presence store: how a test plants a broken store (one without its fence). */
+  readonly store?: (clock: VirtualClock) => InMemoryPresenceStore;
+  /** Wraps each node's link to the presence store: how a test plants a broken adapter. */
   readonly presence?: (store: PresenceStore) => PresenceStore;
   /** Replaces EndExpiredSession on every node: how a test plants a broken use case. */
   readonly sessionEnder?: SharedPorts['sessionEnder'];
@@ -80,8 +100,6 @@ export interface SimReport {
   readonly deliveriesByEvent: Readonly<Record<string, number>>;
   readonly sessionsEnded: number;
   readonly invariantChecks: number;
-  /** Checks a fault made unattainable (named in sim/invariants.ts), counted instead of failed. */
-  readonly exemptions: number;
   readonly violation: SimViolation | null;
 }
 
@@ -129,6 +147,31 @@ class ObservedLessons implements LessonRepository {
   }
 }
 
+/** The presence history as every node sees it, telling the oracle of each record. */
+class ObservedPresenceLog implements PresenceLog {
+  constructor(
+    private readonly log: InMemoryPresenceLog,
+    private readonly recorded: (record: PresenceRecord) => void,
+  ) {}
+
+  record(entry: PresenceRecord): Promise<void> {
+    this.recorded(entry);
+    return this.log.record(entry);
+  }
+
+  history(query: PresenceHistoryQuery): Promise<PresenceRecord[]> {
+    return this.log.history(query);
+  }
+
+  prune(beforeMs: number): Promise<number> {
+    return this.log.prune(beforeMs);
+  }
+
+  flush(): Promise<void> {
+    return this.log.flush();
+  }
+}
+
 const increment = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
@@ -143,6 +186,7 @@ class Simulation implements ActorHost {
   readonly school: School;
   readonly oracle: Invariants;
   readonly staleDisconnects: boolean;
+  readonly twoDevices: boolean;
   private readonly clock = new VirtualClock();
   private readonly startMs = this.clock.nowMs();
   private readonly endMs: number;
@@ -151,6 +195,10 @@ class Simulation implements ActorHost {
   private readonly events = new EventLog();
   private readonly store: InMemoryPresenceStore;
   private readonly database: InMemoryLessonRepository;
+  private readonly cooldowns = new InMemoryCooldownLedger();
+  private readonly presenceLog = new InMemoryPresenceLog();
+  /** Each node's link to the store, by node id: what the link faults cut and delay. */
+  private readonly links = new Map<number, InMemoryStoreLink>();
   private readonly notifier: InMemoryNotifier;
   private readonly nodes: SimNode[] = [];
   private readonly owners = new Map<string, Client>();
@@ -167,7 +215,8 @@ class Simulation implements ActorHost {
     this.prng = new Prng(options.seed);
     this.endMs = options.durationMs;
     this.staleDisconnects = options.faults.has('stale-disconnect');
-    this.school = new School(options);
+    this.twoDevices = options.faults.has('two-devices');
+    this.school = new School({ ...options, sharedIds: options.faults.has('shared-ids') });
     const timings = DEFAULT_TIMINGS;
     this.oracle = new Invariants(
       this.school,
@@ -176,11 +225,12 @@ class Simulation implements ActorHost {
         sweepIntervalMs: SWEEP_INTERVAL_MS,
         sweepBatchSize: SWEEP_BATCH_SIZE,
         expiryCycleMs: EXPIRY_CYCLE_MS,
+        presenceRefreshMs: (timings.presenceTtlS * 1000) / 3,
       },
       options.nodes,
       () => this.nowMs(),
     );
-    this.store = new InMemoryPresenceStore(this.clock);
+    this.store = hooks.store?.(this.clock) ?? new InMemoryPresenceStore(this.clock);
     this.database = new InMemoryLessonRepository(this.school.seed());
     this.notifier = new InMemoryNotifier(
       {
@@ -193,8 +243,11 @@ class Simulation implements ActorHost {
     const shared: SharedPorts = {
       clock: this.clock,
       agenda: this.agenda,
-      presence: hooks.presence?.(this.store) ?? this.store,
       lessons: new ObservedLessons(this.database, (ids) => this.oracle.lessonsWritten(ids)),
+      cooldowns: this.cooldowns,
+      presenceLog: new ObservedPresenceLog(this.presenceLog, (record) =>
+        this.oracle.presenceRecorded(record),
+      ),
       notifier: this.notifier,
       analytics: new CountingAnalytics(),
       tokens: new SchoolTokens(this.school),
@@ -203,10 +256,16 @@ class Simulation implements ActorHost {
       sweepBatchSize: SWEEP_BATCH_SIZE,
       ...(hooks.sessionEnder === undefined ? {} : { sessionEnder: hooks.sessionEnder }),
       onSessionEnd: (teacher, result) => this.sessionEndAnswered(teacher, result),
-      onRefresh: (sids) => this.oracle.refreshed(sids),
+      onRefresh: (nodeId) => this.oracle.refreshed(nodeId),
       onFailure: (nodeId, what, error) => this.logLine(`n${nodeId} ${what} failed: ${error}`),
     };
-    for (let id = 1; id <= options.nodes; id++) this.nodes.push(new SimNode(id, shared));
+    // A call sent before its node died still reaches the store: late calls outlive the process.
+    const wire = new VirtualScheduler(this.clock, this.agenda);
+    for (let id = 1; id <= options.nodes; id++) {
+      const link = this.store.link({ scheduler: wire });
+      this.links.set(id, link);
+      this.nodes.push(new SimNode(id, shared, hooks.presence?.(link) ?? link));
+    }
   }
 
   // ── ActorHost ──────────────────────────────────────────────────────────────────────────────
@@ -339,6 +398,16 @@ class Simulation implements ActorHost {
         });
       }
     }
+    if (faults.has('store-late')) {
+      for (const atMs of times(FAULT_PLAN.lateEveryMs)) {
+        this.at(atMs, 'store_late', () => this.linkFault('late'));
+      }
+    }
+    if (faults.has('link-down')) {
+      for (const atMs of times(FAULT_PLAN.linkDownEveryMs)) {
+        this.at(atMs, 'link_down', () => this.linkFault('down'));
+      }
+    }
     if (faults.has('db-outage')) {
       for (const atMs of times(FAULT_PLAN.outageEveryMs)) {
         this.at(atMs, 'db_down', () => this.databaseUp(false));
@@ -348,6 +417,57 @@ class Simulation implements ActorHost {
     }
   }
 
+  /**
+   * One node's link to the store misbehaves for a while, whether the node is up or not (a process
+   * that restarts meanwhile finds it so): `late` answers every call unavailable at once and
+   * delivers it to the store after its deadline, where the fence must drop it; `down` refuses
+   * every call. The node goes on serving its sockets either way.
+   */
+  private linkFault(kind: 'late' | 'down'): void {
+    const node = this.prng.pick(this.nodes);
+    const link = this.links.get(node.id);
+    if (link === undefined) return;
+    const [shortest, longest] = kind === 'late' ? FAULT_PLAN.lateForMs : FAULT_PLAN.linkDownMs;
+    const forMs = this.prng.between(shortest, longest);
+    // Overlapping faults of one kind on one link nest: it is well again when the last is over.
+    const key = `${kind}:${node.id}`;
+    this.linkFaults.set(key, (this.linkFaults.get(key) ?? 0) + 1);
+    this.linkChanged(node.id);
+    if (kind === 'late') {
+      const lateByMs = this.prng.between(...FAULT_PLAN.lateByMs);
+      link.setLate(lateByMs);
+      this.logLine(`n${node.id}'s store calls arrive ${lateByMs} ms past their deadline`);
+    } else {
+      link.setUp(false);
+      this.logLine(`n${node.id}'s link to the store is down`);
+    }
+    this.after(forMs, kind === 'late' ? 'store_prompt' : 'link_up', () => {
+      const left = (this.linkFaults.get(key) ?? 1) - 1;
+      this.linkFaults.set(key, left);
+      if (left > 0) return;
+      if (kind === 'late') link.setLate(null);
+      else link.setUp(true);
+      this.logLine(`n${node.id}'s link to the store is ${kind === 'late' ? 'prompt' : 'up'} again`);
+      this.linkChanged(node.id);
+    });
+  }
+
+  /** Tells the oracle whether the node's link works, when that changed. */
+  private linkChanged(nodeId: number): void {
+    const impaired =
+      (this.linkFaults.get(`late:${nodeId}`) ?? 0) + (this.linkFaults.get(`down:${nodeId}`) ?? 0) >
+      0;
+    if (impaired === this.impairedLinks.has(nodeId)) return;
+    if (impaired) this.impairedLinks.add(nodeId);
+    else this.impairedLinks.delete(nodeId);
+    this.oracle.linkAvailable(nodeId, !impaired);
+  }
+
+  private readonly impairedLinks = new Set<number>();
+
+  /** Link faults in progress, by kind and node (`late:2`). */
+  private readonly linkFaults = new Map<string, number>();
+
   /** Overlapping outages nest: the database is back when the last one is over. */
   private outages = 0;
 
@@ -355,6 +475,8 @@ class Simulation implements ActorHost {
     this.outages += up ? -1 : 1;
     const available = this.outages === 0;
     this.database.setAvailable(available);
+    this.cooldowns.setAvailable(available);
+    this.presenceLog.setAvailable(available);
     if (up !== available) return;
     this.oracle.databaseAvailable(available);
     this.logLine(available ? 'the database is back' : 'the database is unreachable');
@@ -368,12 +490,12 @@ class Simulation implements ActorHost {
     node.crash();
     // Its sockets vanish from every room with it, and nothing else happens.
     for (const sid of vanished) this.notifier.disconnect(sid);
-    this.oracle.nodeAvailable(false);
+    this.oracle.nodeAvailable(node.id, false);
     this.logLine(`n${node.id} crashed with ${vanished.length} sockets`);
     for (const sid of vanished) this.owners.get(sid)?.vanished(sid);
     const [shortest, longest] = FAULT_PLAN.crashDownMs;
     this.after(this.prng.between(shortest, longest), 'node_restart', async () => {
-      this.oracle.nodeAvailable(true);
+      this.oracle.nodeAvailable(node.id, true);
       this.logLine(`n${node.id} restarted`);
       await node.start();
     });
@@ -430,7 +552,6 @@ class Simulation implements ActorHost {
       deliveriesByEvent: this.deliveriesByEvent,
       sessionsEnded: this.oracle.sessionsEnded,
       invariantChecks: this.oracle.checks,
-      exemptions: this.oracle.exemptions,
       violation,
     };
   }

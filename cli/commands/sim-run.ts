@@ -131,7 +131,7 @@ function humanSummary(summary: ReturnType<typeof summarise>): string {
     `  events by kind     ${byCount(summary.stepsByKind)}`,
     `  server events      ${byCount(summary.deliveriesByEvent)}`,
     `  sessions ended     ${thousands(summary.sessionsEnded)}`,
-    `  invariant checks   ${thousands(summary.invariantChecks)} (${thousands(summary.exemptions)} exempted by a named fault)`,
+    `  invariant checks   ${thousands(summary.invariantChecks)}`,
     `  result             ${result}`,
   ].join('\n');
 }

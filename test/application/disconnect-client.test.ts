@@ -152,6 +152,48 @@ describe('DisconnectClient and the presence history', () => {
     expect(await c.presence.isTeacherOnline(ADA)).toBe(true);
   });
 
+  it('tells the managers again that the teacher is online when a replayed disconnect finds another device', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const phone = await c.connect('ada-phone', ADA);
+    const leftAtMs = c.clock.nowMs();
+    // The phone's node lost its link as the phone left: its managers heard teacher_disconnect
+    // at once. Meanwhile Ada came back on her laptop, which changed no presence.
+    await c.connect('ada-laptop', ADA);
+    c.clock.advance(5_000);
+    c.heard();
+    c.notifier.disconnect(phone.sid);
+    const replayed = await c.use('disconnectClient').execute({
+      socket: phone,
+      loggedOut: false,
+      reason: 'transport close',
+      atMs: leftAtMs,
+    });
+    expect(replayed).toEqual(NOTHING);
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
+  });
+
+  it('tells the managers again that the teacher is online when a replayed disconnect finds its socket lapsed and another device live', async () => {
+    const c = classroom();
+    await c.connect('linus', LINUS);
+    const phone = await c.connect('ada-phone', ADA);
+    const leftAtMs = c.clock.nowMs();
+    const laptop = await c.connect('ada-laptop', ADA);
+    // The phone's node stayed cut off past the presence TTL, while the laptop's node refreshed it.
+    c.clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000 + 1);
+    await c.use('refreshPresence').execute([c.teacherPresence(laptop)]);
+    c.heard();
+    c.notifier.disconnect(phone.sid);
+    const replayed = await c.use('disconnectClient').execute({
+      socket: phone,
+      loggedOut: false,
+      reason: 'transport close',
+      atMs: leftAtMs,
+    });
+    expect(replayed).toEqual({ ...NOTHING, unknownToStore: true });
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
+  });
+
   it('hands the lesson membership of a newer device that leaves to the one that stays', async () => {
     const c = classroom();
     await c.joined('ada-phone', ADA, MATH);

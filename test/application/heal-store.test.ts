@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HeldSocketState, SocketOf } from '../../src/application/ports/presence-store.js';
 import { DEFAULT_TIMINGS } from '../../src/application/settings.js';
+import { ok } from '../../src/domain/result.js';
 import { epochAt } from '../../src/domain/session.js';
 import { protocolKeys } from '../support/protocol-keys.js';
 import { ADA, aliveKey, classroom, GRACE, LINUS, MATH, ORG, student } from './classroom.js';
@@ -51,6 +52,60 @@ describe('HealStore', () => {
     });
     expect(keys[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada' });
     expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
+  });
+
+  it('tells the managers of a teacher it put back whose session another node had restored in grace', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    await c.connect('linus', LINUS);
+    const connectedAtMs = c.clock.nowMs();
+    const ada = await c.joined('ada', ADA, MATH);
+    c.store.restartEmpty();
+    // The node that reconciles the loss looks first: Ada has an active lesson and, as far as the
+    // store knows, no presence, so she gets a grace period — a manager's snapshot says offline.
+    const other = c.store.link();
+    const { mark } = await other.checkContinuity(null);
+    await other.claimReconciliation(mark, DEFAULT_TIMINGS.sessionEndLeaseMs);
+    await other.restoreSessions({
+      teachers: [{ teacher: ADA, lessonId: MATH }],
+      nowMs: c.clock.nowMs(),
+      graceS: DEFAULT_TIMINGS.disconnectGraceS,
+    });
+    c.heard();
+    await heal.execute([held(ada, epochAt(connectedAtMs), MATH)]);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
+  });
+
+  it('records a teacher it puts back as reconnected when its history last said it left, and only then', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    const connectedAtMs = c.clock.nowMs();
+    const ada = await c.connect('ada', ADA);
+    const grace = await c.connect('grace', GRACE);
+    // Ada's node lost its link for longer than the presence TTL: another node started her grace
+    // period as node_lost. Then the store restarted empty, before her node could refresh her.
+    c.clock.advance(DEFAULT_TIMINGS.presenceTtlS * 1000 + 1);
+    await c.use('refreshPresence').execute([c.teacherPresence(grace)]);
+    expect(await c.use('endExpiredSession').execute(ADA)).toEqual(
+      ok({ ended: false, graceUntilMs: c.clock.nowMs() + GRACE_MS }),
+    );
+    c.store.restartEmpty();
+    const history = async (userId: string) =>
+      (await c.use('presenceLog').history({ orgId: ORG, userId, limit: 10 })).map(
+        ({ kind, reason }) => [kind, reason],
+      );
+    const graceBefore = await history(GRACE.userId);
+    const epoch = epochAt(connectedAtMs);
+    await heal.execute([held(ada, epoch, null), held(grace, epoch, null)]);
+    expect((await history(ADA.userId)).slice(0, 2)).toEqual([
+      ['connect', 'reconnect'],
+      ['disconnect', 'node_lost'],
+    ]);
+    // Grace stayed connected throughout: nothing changed, nothing is recorded.
+    expect(await history(GRACE.userId)).toEqual(graceBefore);
   });
 
   it('puts back, on its first look, what the node admitted before: a loss another node saw first', async () => {

@@ -360,17 +360,13 @@ export class ClassroomNode {
       // The transport says the server closed it; the node knows why.
       const why = held.expired ? 'token_expired' : reason;
       await this.guard('DisconnectClient', held, async () => {
+        const state = { socket: held.socket, epoch: held.epoch, lessonId: held.lessonId };
         try {
-          const decision = await this.deps.useCases.disconnectClient.execute({
-            socket: held.socket,
-            loggedOut: held.loggedOut,
-            reason: why,
-          });
-          this.decided(decision);
+          await this.leave({ socket: held.socket, loggedOut: held.loggedOut, reason: why }, state);
         } catch (error) {
           if (!(error instanceof DependencyUnavailableError)) throw error;
           if (held.epoch !== null && !held.loggedOut) {
-            await this.keepForReplay(held.socket, why);
+            await this.keepForReplay(state, why);
           }
           throw error;
         }
@@ -379,12 +375,20 @@ export class ClassroomNode {
     });
   }
 
-  /** Acts on what a disconnect decided: the deadline timer, and a look at the store if it forgot. */
-  private decided(decision: DisconnectDecision): void {
+  /**
+   * Runs DisconnectClient for a socket this node no longer holds (`state`: what it held of it),
+   * and arms the deadline timer with the grace period it started. A teacher the store does not
+   * know as live may be one it lost with its data before this node put its sockets back: then
+   * the node puts them back, this one included, and runs the disconnect again — otherwise the
+   * grace period would never start and the managers would never hear the teacher left.
+   */
+  private async leave(command: DisconnectClientCommand, state: HeldSocketState): Promise<void> {
+    const { disconnectClient } = this.deps.useCases;
+    let decision = await disconnectClient.execute(command);
+    if (decision.unknownToStore && (await this.heal([state])).lost) {
+      decision = await disconnectClient.execute(command);
+    }
     if (decision.deadlineMs !== null) this.sweeps.deadlineSet(decision.deadlineMs);
-    // A teacher the store should know but does not: it may have lost its data. Looking now
-    // rather than at the next refresh puts this node's sockets back a refresh sooner.
-    if (decision.unknownToStore) void this.background.run('heal the store', () => this.heal());
   }
 
   /**
@@ -392,9 +396,9 @@ export class ClassroomNode {
    * node hear of it at once — unless this node holds another socket of the teacher, which still
    * keeps it online — and it is written, in order, once the store answers (PROTOCOL §6a.4).
    */
-  private async keepForReplay(socket: SocketOf, reason: string): Promise<void> {
-    const { identity } = socket;
-    this.replays.add({ socket, reason, atMs: this.deps.clock.nowMs() });
+  private async keepForReplay(state: HeldSocketState, reason: string): Promise<void> {
+    const { identity } = state.socket;
+    this.replays.add({ state, reason, atMs: this.deps.clock.nowMs() });
     const stillHere = [...this.held.values()].some(
       (other) =>
         other.epoch !== null &&
@@ -431,14 +435,9 @@ export class ClassroomNode {
   private async replay(): Promise<void> {
     try {
       for (let entry = this.replays.first(); entry !== undefined; entry = this.replays.first()) {
-        const decision = await this.deps.useCases.disconnectClient.execute({
-          socket: entry.socket,
-          loggedOut: false,
-          reason: entry.reason,
-          atMs: entry.atMs,
-        });
+        const { state, reason, atMs } = entry;
+        await this.leave({ socket: state.socket, loggedOut: false, reason, atMs }, state);
         this.replays.remove(entry);
-        this.decided(decision);
       }
     } finally {
       if (this.replays.size > 0) this.armReplay();
@@ -459,8 +458,9 @@ export class ClassroomNode {
     }
   }
 
-  private heal(): Promise<unknown> {
-    const states: HeldSocketState[] = [];
+  /** Looks whether the store lost data and heals it: what the node holds, and `also`. */
+  private heal(also: readonly HeldSocketState[] = []): Promise<{ readonly lost: boolean }> {
+    const states: HeldSocketState[] = [...also];
     for (const held of this.held.values()) {
       if (held.gone || held.loggedOut) continue;
       states.push({ socket: held.socket, epoch: held.epoch, lessonId: held.lessonId });

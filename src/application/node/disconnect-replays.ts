@@ -1,8 +1,9 @@
-import type { SocketOf } from '../ports/presence-store.js';
+import type { HeldSocketState } from '../ports/presence-store.js';
 
 /** A TeacherApp disconnect the store could not take when it happened. */
 export interface PendingDisconnect {
-  readonly socket: SocketOf;
+  /** The socket as its node held it: what the node puts back if the store lost it meanwhile. */
+  readonly state: HeldSocketState;
   readonly reason: string;
   /** When the socket went: the grace period counts from then, whenever it is written. */
   readonly atMs: number;
@@ -30,7 +31,7 @@ export class DisconnectReplays {
       if (oldest !== undefined) this.waiting.delete(oldest);
       this.dropped += 1;
     }
-    this.waiting.set(entry.socket.sid, entry);
+    this.waiting.set(entry.state.socket.sid, entry);
   }
 
   /** The oldest waiting, or undefined. */
@@ -39,6 +40,7 @@ export class DisconnectReplays {
   }
 
   remove(entry: PendingDisconnect): void {
-    if (this.waiting.get(entry.socket.sid) === entry) this.waiting.delete(entry.socket.sid);
+    const { sid } = entry.state.socket;
+    if (this.waiting.get(sid) === entry) this.waiting.delete(sid);
   }
 }

@@ -1,3 +1,4 @@
+import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { Analytics } from '../ports/analytics.js';
 import type { Clock } from '../ports/clock.js';
@@ -41,10 +42,11 @@ const NOTHING: DisconnectDecision = { lessonId: null, deadlineMs: null, unknownT
  * session moves to its grace period, the managers hear `teacher_disconnect` with the reason, and
  * the presence history records it; when another device of the teacher stays connected, the
  * history records this one as `replaced` and the managers hear nothing, since the teacher is still
- * online. Lesson members are tracked as `disconnect`. Rooms are left by the transport. `atMs` is
- * when the socket went: a disconnect that could not be written at the time is replayed later with
- * it, so the grace period still counts from then. Throws when the store fails, since there is
- * nobody left to answer; the caller keeps the disconnect to replay it.
+ * online — unless the disconnect is a replay, which its node announced when it happened: then they
+ * hear `teacher_connect` again. Lesson members are tracked as `disconnect`. Rooms are left by the
+ * transport. `atMs` is when the socket went: a disconnect that could not be written at the time is
+ * replayed later with it, so the grace period still counts from then. Throws when the store fails,
+ * since there is nobody left to answer; the caller keeps the disconnect to replay it.
  */
 export class DisconnectClient {
   constructor(
@@ -70,35 +72,49 @@ export class DisconnectClient {
   private async teacherLeaves({
     socket,
     reason,
-    atMs = this.deps.clock.nowMs(),
+    atMs,
   }: DisconnectClientCommand): Promise<DisconnectDecision> {
     const { presence, notifier, timings } = this.deps;
     const { identity } = socket;
+    const leftAtMs = atMs ?? this.deps.clock.nowMs();
     const left = await presence.disconnectTeacher({
       socket,
-      nowMs: atMs,
+      nowMs: leftAtMs,
       graceS: timings.disconnectGraceS,
       lessonTtlS: timings.lessonTtlS,
     });
-    if (left.kind === 'not_live') return { ...NOTHING, unknownToStore: true };
+    const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
+    const user = { user_id: identity.userId };
+    // A replayed disconnect was announced as teacher_disconnect when it happened, by the node
+    // that could not write it; when the teacher is online on another device, say so again.
+    const replayed = atMs !== undefined;
+    if (left.kind === 'not_live') {
+      if (replayed) await this.announceIfOnline(identity);
+      return { ...NOTHING, unknownToStore: true };
+    }
     if (left.kind === 'other_devices') {
-      await recordPresence(this.deps, identity, atMs, 'disconnect', 'replaced');
+      await recordPresence(this.deps, identity, leftAtMs, 'disconnect', 'replaced');
+      if (replayed) await notifier.emit(managers, { name: 'teacher_connect', payload: user });
       return { lessonId: left.lessonId, deadlineMs: null, unknownToStore: false };
     }
     if (left.lessonId !== null) {
       await trackLessonEvent(this.deps, 'disconnect', identity, left.lessonId);
     }
-    await recordPresence(this.deps, identity, atMs, 'disconnect', reason);
-    const managers = { kind: 'org_managers', orgId: identity.orgId } as const;
-    const user = { user_id: identity.userId };
+    await recordPresence(this.deps, identity, leftAtMs, 'disconnect', reason);
     await notifier.emit(managers, { name: 'teacher_disconnect', payload: { ...user, reason } });
     // A reconnect on another node may have reached the store after this disconnect but had its
     // teacher_connect delivered before this teacher_disconnect. Asking again after announcing
     // makes the managers' last word the store's: the repair costs one read per disconnect.
-    if (await presence.isTeacherOnline(identity)) {
-      await notifier.emit(managers, { name: 'teacher_connect', payload: user });
-    }
+    await this.announceIfOnline(identity);
     return { lessonId: left.lessonId, deadlineMs: left.deadlineMs, unknownToStore: false };
+  }
+
+  private async announceIfOnline(teacher: TeacherRef): Promise<void> {
+    if (!(await this.deps.presence.isTeacherOnline(teacher))) return;
+    await this.deps.notifier.emit(
+      { kind: 'org_managers', orgId: teacher.orgId },
+      { name: 'teacher_connect', payload: { user_id: teacher.userId } },
+    );
   }
 
   private async studentLeaves(socket: SocketOf): Promise<DisconnectDecision> {

@@ -1,3 +1,5 @@
+import type { TeacherRef } from '../../domain/clients.js';
+import type { PresenceRecord } from '../../domain/presence.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { CooldownLedger } from '../ports/cooldown-ledger.js';
@@ -5,15 +7,16 @@ import type { LessonRepository } from '../ports/lesson-repository.js';
 import type { HeldSocketState, PresenceStore, StoreMark } from '../ports/presence-store.js';
 import type { RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { Timings } from '../settings.js';
+import { type PresenceRecording, recordPresence } from './record-presence.js';
 
 /**
  * Redis is soft state and PostgreSQL the truth (PROTOCOL §6a.3): on every presence refresh a node
  * asks the store whether it lost data since the node last looked — restarted empty, flushed,
  * failed over — and when it did, heals it.
  *
- * - The node puts back what it holds: its TeacherApp sockets live again (a teacher whose session
- *   it had to create is announced to its managers with `teacher_connect`), its students'
- *   directory entries and lesson memberships.
+ * - The node puts back what it holds: its TeacherApp sockets live again (each of their teachers is
+ *   announced to its managers with `teacher_connect`), its students' directory entries and lesson
+ *   memberships.
  * - Exactly one node (a claim per loss) puts back what the database knows: every `active` lesson
  *   whose teacher has no session gets one in its grace period — it ends unless the teacher comes
  *   back — and every cooldown still running is set again. When the database is away that node
@@ -35,7 +38,7 @@ export class HealStore {
   } | null = null;
 
   constructor(
-    private readonly deps: {
+    private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
       readonly lessons: LessonRepository;
       readonly cooldowns: CooldownLedger;
@@ -54,17 +57,21 @@ export class HealStore {
     const { mark, lost } = await presence.checkContinuity(this.lastMark);
     this.lastMark = mark;
     if (lost || (firstLook && held.length > 0)) {
-      const restored = await presence.restoreSockets({
+      await presence.restoreSockets({
         sockets: held,
         nowMs: clock.nowMs(),
         presenceTtlS: timings.presenceTtlS,
         lessonTtlS: timings.lessonTtlS,
       });
-      for (const { orgId, userId } of restored) {
+      // Every teacher put back is announced, not only those whose session the store had to
+      // create: the node that reconciles the loss may have given a teacher held here a grace
+      // period first, which a manager's snapshot showed as offline.
+      for (const teacher of heldTeachers(held)) {
         await this.deps.notifier.emit(
-          { kind: 'org_managers', orgId },
-          { name: 'teacher_connect', payload: { user_id: userId } },
+          { kind: 'org_managers', orgId: teacher.orgId },
+          { name: 'teacher_connect', payload: { user_id: teacher.userId } },
         );
+        await this.recordIfLastLeft(teacher);
       }
       if (lost && (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs))) {
         this.owed = { mark, retryAtMs: clock.nowMs(), claimAgain: false };
@@ -72,6 +79,28 @@ export class HealStore {
     }
     await this.reconcileIfOwed();
     return { lost };
+  }
+
+  /**
+   * A teacher put back was connected throughout, so normally nothing changed — unless the history's
+   * last word was that it left: its node had lost the store for longer than the presence TTL
+   * (`node_lost`) before the store lost its data, and the refresh that would have recorded its
+   * return finds nothing to reconnect now. Then the return is recorded here. The store kept
+   * nothing to tell the two apart, so the history is asked; when the database is away it cannot
+   * say, and nothing is recorded.
+   */
+  private async recordIfLastLeft(teacher: TeacherRef): Promise<void> {
+    const { presenceLog, clock } = this.deps;
+    let last: PresenceRecord | undefined;
+    try {
+      [last] = await presenceLog.history({ ...teacher, limit: 1 });
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) return;
+      throw error;
+    }
+    if (last !== undefined && last.kind !== 'connect' && !isNeutral(last)) {
+      await recordPresence(this.deps, teacher, clock.nowMs(), 'connect', 'reconnect');
+    }
   }
 
   private async reconcileIfOwed(): Promise<void> {
@@ -101,4 +130,23 @@ export class HealStore {
       throw error;
     }
   }
+}
+
+/** The teachers of the held TeacherApp sockets, each once. */
+function heldTeachers(held: readonly HeldSocketState[]): TeacherRef[] {
+  const teachers = new Map<string, TeacherRef>();
+  for (const { socket, epoch } of held) {
+    if (socket.identity.kind !== 'teacher_app' || epoch === null) continue;
+    const { orgId, userId } = socket.identity;
+    teachers.set(`${orgId}:${userId}`, { orgId, userId });
+  }
+  return [...teachers.values()];
+}
+
+/**
+ * Records that say nothing of whether the teacher is online: a device that left while another
+ * stayed, and a manager's force logout (the disconnect that follows is the change).
+ */
+function isNeutral({ kind, reason }: PresenceRecord): boolean {
+  return (kind === 'disconnect' && reason === 'replaced') || reason === 'force_logout';
 }

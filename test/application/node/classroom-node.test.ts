@@ -159,6 +159,26 @@ describe('ClassroomNode', () => {
       await gone;
     });
 
+    it('start the grace period of a teacher the store lost before the node put it back', async () => {
+      const c = classroom();
+      await c.node.start();
+      await c.connect('linus', LINUS);
+      const ada = await c.connect('ada', ADA);
+      c.store.restartEmpty();
+      c.heard();
+      // Ada leaves before the node's next refresh would have noticed the loss: she had no
+      // active lesson, so nothing in the database gives her a grace period either.
+      await c.disconnect(ada);
+      await c.node.idle();
+      expect(c.heard()).toContainEqual([
+        'linus',
+        'teacher_disconnect',
+        { user_id: 't-ada', reason: 'transport close' },
+      ]);
+      expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+      expect(await c.presence.nextDueAtMs()).toBe(c.clock.nowMs() + GRACE_MS);
+    });
+
     it('report a DisconnectClient that fails, and never reject', async () => {
       const { failures, observer } = recorder();
       const c = classroom({ observer });
