@@ -149,6 +149,7 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
       store.restoreCooldowns({
         cooldowns: [{ teacher: teacherRef, untilMs: t0 + 120_000 }],
         nowMs: t0 + 60,
+        mark: 'a-run:a-generation:1',
       }),
   ],
 ];

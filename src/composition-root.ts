@@ -194,6 +194,7 @@ export function buildNode(options: NodeOptions): BuiltNode {
     connectClient: () =>
       new ConnectClient({
         ...core(),
+        cooldowns: get('cooldowns'),
         analytics: get('analytics'),
         tokens: get('tokens'),
         ids: get('ids'),

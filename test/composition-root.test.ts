@@ -81,7 +81,7 @@ describe('buildNode', () => {
 
   it('hands overridden ports and timings to the use cases', async () => {
     const clock = new VirtualClock();
-    const presence = new InMemoryPresenceStore(clock);
+    const presence = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
     const notifier = new InMemoryNotifier();
     const expiryFeed = new InMemorySessionExpiryFeed(presence);
     const services = buildNode({

@@ -87,7 +87,7 @@ export function classroom(
 ) {
   const clock = new VirtualClock();
   const scheduler = new VirtualScheduler(clock);
-  const store = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
   // The node's link, so that a test can cut it (`setUp(false)`); `store` is the shared state.
   const presence = store.link();
   // Ticked by the tests, so that they decide when expiries are heard.

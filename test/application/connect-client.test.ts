@@ -110,6 +110,26 @@ describe('ConnectClient', () => {
       expect(await attempt()).toBeNull();
     });
 
+    it('refuses a forced-out teacher by the database while the store that lost its data has not restored the cooldowns', async () => {
+      const c = classroom();
+      const manager = await c.connect('linus', LINUS);
+      await c.use('forceLogout').execute({ socket: manager, userId: ADA.userId, orgId: ORG });
+      c.clock.advance(60_000);
+      c.store.restartEmpty();
+      const attempt = async () =>
+        errorOf(await c.handshake('ada', { ...ADA, token: await token(ADA) }));
+
+      // No node has looked at the store since it lost the cooldown key: the ledger answers.
+      expect(await attempt()).toMatchObject({
+        code: 'cooldown',
+        retryAfterS: DEFAULT_TIMINGS.cooldownS - 60,
+      });
+      expect(c.store.inspect().directory[ADA.userId]).toBeUndefined();
+      // Without a cooldown in the database, the teacher gets in before any reconciliation.
+      c.clock.advance((DEFAULT_TIMINGS.cooldownS - 60) * 1000);
+      expect(await attempt()).toBeNull();
+    });
+
     it('checks token and handshake before the cooldown', async () => {
       const c = classroom();
       const manager = await c.connect('linus', LINUS);

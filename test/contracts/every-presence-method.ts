@@ -75,6 +75,10 @@ export function everyPresenceMethod(
     restoreSessions: (s) =>
       s.restoreSessions({ teachers: [{ teacher: TEACHER, lessonId: 'l' }], nowMs, graceS: 60 }),
     restoreCooldowns: (s) =>
-      s.restoreCooldowns({ cooldowns: [{ teacher: TEACHER, untilMs: nowMs + 60_000 }], nowMs }),
+      s.restoreCooldowns({
+        cooldowns: [{ teacher: TEACHER, untilMs: nowMs + 60_000 }],
+        nowMs,
+        mark: 'a-mark',
+      }),
   };
 }

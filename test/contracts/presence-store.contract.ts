@@ -89,7 +89,16 @@ export function describePresenceStoreContract(
     const connectTeacher = (
       socket: SocketOf,
       { presenceTtlS = LONG_S, nowMs = now(), lessonTtlS = LONG_S } = {},
-    ) => h.store.connectTeacher({ socket, nowMs, presenceTtlS, lessonTtlS });
+    ) =>
+      // The database holds no cooldown of these teachers, as ConnectClient would find: a store
+      // that lost its data asks for that (see 'connectTeacher after a loss').
+      h.store.connectTeacher({
+        socket,
+        nowMs,
+        presenceTtlS,
+        lessonTtlS,
+        noCooldownInDatabase: true,
+      });
 
     const connectStudent = (socket: SocketOf, lessonTtlS = LONG_S) =>
       h.store.connectStudent({ socket, lessonTtlS });
@@ -1106,6 +1115,7 @@ export function describePresenceStoreContract(
             { teacher: { orgId: ORG, userId: 't-3' }, untilMs: nowMs - 1 },
           ],
           nowMs,
+          mark: (await h.store.checkContinuity(null)).mark,
         });
         const refused = await connectTeacher(teacherSocket('sid-1'));
         expect(refused).toMatchObject({ kind: 'cooldown' });
@@ -1118,6 +1128,48 @@ export function describePresenceStoreContract(
         expect(await connectTeacher(teacherSocket('sid-2', 't-2'))).toMatchObject({
           kind: 'cooldown',
         });
+      });
+    });
+
+    describe('connectTeacher after a loss', () => {
+      const ask = (socket: SocketOf, noCooldownInDatabase?: boolean) =>
+        h.store.connectTeacher({
+          socket,
+          nowMs: now(),
+          presenceTtlS: LONG_S,
+          lessonTtlS: LONG_S,
+          ...(noCooldownInDatabase === undefined ? {} : { noCooldownInDatabase }),
+        });
+      const restore = (mark: string) =>
+        h.store.restoreCooldowns({ cooldowns: [], nowMs: now(), mark });
+
+      it('is unverified, writing nothing, until the cooldowns of the loss are restored', async () => {
+        const { mark } = await h.store.checkContinuity(null);
+        const socket = teacherSocket('sid-1');
+        expect(await ask(socket)).toEqual({ kind: 'unverified' });
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(false);
+        expect(await h.store.snapshot(ORG)).toEqual([]);
+        await restore(mark);
+        expect(await ask(socket)).toMatchObject({ kind: 'connected', change: 'new_session' });
+        // A cooldown key is the store's own answer, restored or not.
+        await h.store.startCooldown({ teacher: TEACHER, cooldownS: LONG_S });
+        await h.restartEmpty();
+        await h.store.startCooldown({ teacher: TEACHER, cooldownS: LONG_S });
+        expect(await ask(socket)).toMatchObject({ kind: 'cooldown' });
+      });
+
+      it('connects a teacher the database holds no cooldown for before the restore', async () => {
+        await h.store.checkContinuity(null);
+        expect(await ask(teacherSocket('sid-1'), true)).toMatchObject({ kind: 'connected' });
+        expect(await h.store.isTeacherOnline(TEACHER)).toBe(true);
+      });
+
+      it('stays unverified after a restore made for an earlier loss', async () => {
+        const { mark: before } = await h.store.checkContinuity(null);
+        await h.restartEmpty();
+        await h.store.checkContinuity(before);
+        await restore(before);
+        expect(await ask(teacherSocket('sid-1'))).toEqual({ kind: 'unverified' });
       });
     });
   });
@@ -1156,6 +1208,7 @@ export function describePresenceStoreContract(
           nowMs: f.nowMs(),
           presenceTtlS: LONG_S,
           lessonTtlS: LONG_S,
+          noCooldownInDatabase: true,
         }),
       );
       expectUnavailable(answer);
@@ -1170,7 +1223,13 @@ export function describePresenceStoreContract(
     it('applies nothing of a disconnect that reached it after its caller gave up', async () => {
       const socket = freshTeacher();
       const nowMs = f.nowMs();
-      await f.store.connectTeacher({ socket, nowMs, presenceTtlS: LONG_S, lessonTtlS: LONG_S });
+      await f.store.connectTeacher({
+        socket,
+        nowMs,
+        presenceTtlS: LONG_S,
+        lessonTtlS: LONG_S,
+        noCooldownInDatabase: true,
+      });
       const answer = await f.late((store) =>
         store.disconnectTeacher({ socket, nowMs, graceS: LONG_S, lessonTtlS: LONG_S }),
       );

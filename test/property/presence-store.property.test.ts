@@ -282,6 +282,8 @@ const connectTeacher = step('connectTeacher', teacherId, async (userId, model, r
     nowMs,
     presenceTtlS: PRESENCE_TTL_S,
     lessonTtlS: LESSON_TTL_S,
+    // The model's cooldowns are the store's own; the database behind it holds none.
+    noCooldownInDatabase: true,
   });
   if (model.cooling.has(userId)) {
     same(outcome.kind, 'cooldown', `connectTeacher(${userId}) while cooling down`);

@@ -86,7 +86,7 @@ function failingAttendance(
 function service(options: { failingAttendance?: ReadonlySet<Id> } = {}) {
   const gate: Gate = { scheduler: null, ran: [] };
   const clock = new VirtualClock();
-  const store = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
   const database = new InMemoryLessonRepository({ lessons: LESSONS, quizzes: [], tasks: [] });
   const heard: Array<{ sid: string; name: string; userId?: Id }> = [];
   const forcedOff: string[] = [];

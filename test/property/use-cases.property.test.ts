@@ -97,7 +97,7 @@ class School {
   private sockets = 0;
 
   constructor() {
-    const store = new InMemoryPresenceStore(this.clock);
+    const store = new InMemoryPresenceStore(this.clock, { bornWithItsDatabase: true });
     const container = buildNode({
       jwt: { secret: 'unused' },
       timings: TIMINGS,

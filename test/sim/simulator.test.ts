@@ -69,6 +69,11 @@ describe('the simulator', () => {
     expect(report.invariantChecks).toBeGreaterThan(report.steps / 10);
   });
 
+  it('keeps a forced-out teacher out after a store loss while the database is away too (seed 3 at 200 teachers admitted t35 76 s early)', async () => {
+    const report = await simulate({ seed: 3, teachers: 200 });
+    expect(report.violation).toBeNull();
+  });
+
   it('replays a seed exactly, and another seed differently', async () => {
     const first = await simulate({ durationMs: 3_600_000 });
     const again = await simulate({ durationMs: 3_600_000 });

@@ -147,6 +147,8 @@ export class InMemoryPresenceStore implements PresenceStore {
   private generation = 1;
   /** Whether this generation's mark exists: a store that never handed one out is taken as lost. */
   private marked = false;
+  /** Whether this generation holds every cooldown of the database (`restoreCooldowns` ran). */
+  private cooldownsComplete = false;
   private expired: TeacherRef[] = [];
 
   /**
@@ -159,6 +161,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     options: { readonly bornWithItsDatabase?: boolean } = {},
   ) {
     this.marked = options.bornWithItsDatabase ?? false;
+    this.cooldownsComplete = this.marked;
     this.alive = new ExpiringMap(clock, (_key, teacher) => this.expired.push(teacher));
     this.directory = new ExpiringMap(clock);
     this.seatMaps = new ExpiringMap(clock);
@@ -194,6 +197,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.deadlines.clear();
     this.generation += 1;
     this.marked = false;
+    this.cooldownsComplete = false;
     // Notifications of what vanished in the restart are never sent.
     this.expired = [];
   }
@@ -264,6 +268,7 @@ export class InMemoryPresenceStore implements PresenceStore {
       readonly nowMs: number;
       readonly presenceTtlS: number;
       readonly lessonTtlS: number;
+      readonly noCooldownInDatabase?: boolean;
     },
     deadlineMs = NEVER_LATE,
   ): Promise<TeacherConnectOutcome> {
@@ -274,6 +279,8 @@ export class InMemoryPresenceStore implements PresenceStore {
     if (this.cooldowns.has(key)) {
       return { kind: 'cooldown', remainingMs: this.cooldowns.remainingMs(key) ?? 1000 };
     }
+    if (!this.cooldownsComplete && input.noCooldownInDatabase !== true)
+      return { kind: 'unverified' };
     let session = this.session(teacher);
     const alive = this.alive.has(key);
     const change =
@@ -703,10 +710,12 @@ export class InMemoryPresenceStore implements PresenceStore {
     input: {
       readonly cooldowns: ReadonlyArray<{ readonly teacher: TeacherRef; readonly untilMs: number }>;
       readonly nowMs: number;
+      readonly mark: StoreMark;
     },
     deadlineMs = NEVER_LATE,
   ): Promise<void> {
     this.begin(deadlineMs);
+    if (input.mark === String(this.generation)) this.cooldownsComplete = true;
     for (const { teacher, untilMs } of input.cooldowns) {
       const key = keyOf(teacher);
       const leftMs = untilMs - input.nowMs;

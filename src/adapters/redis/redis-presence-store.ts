@@ -61,6 +61,7 @@ const SCRIPTS = [
   'restore_student_socket',
   'restore_session',
   'restore_cooldown',
+  'cooldowns_restored',
 ] as const;
 
 type ScriptName = (typeof SCRIPTS)[number];
@@ -69,6 +70,7 @@ type ScriptName = (typeof SCRIPTS)[number];
 interface Replies {
   connect_teacher:
     | ['cooldown', number]
+    | ['unverified']
     | ['lesson', string]
     | ['connected', 'new_session' | 'reconnect' | 'another_device', string];
   connect_student: ['lesson', string] | ['connected', string];
@@ -98,6 +100,7 @@ interface Replies {
   restore_student_socket: 0;
   restore_session: 0 | 1;
   restore_cooldown: 0 | 1;
+  cooldowns_restored: 0 | 1;
 }
 
 /** How `defineCommand` exposes a script on a client or a pipeline: numkeys, keys, then args. */
@@ -197,11 +200,16 @@ export class RedisPresenceStore implements PresenceStore {
     readonly nowMs: number;
     readonly presenceTtlS: number;
     readonly lessonTtlS: number;
+    readonly noCooldownInDatabase?: boolean;
   }): Promise<TeacherConnectOutcome> {
     const { socket, nowMs, presenceTtlS, lessonTtlS } = input;
     const { identity, sid } = socket;
     const epoch = epochAt(nowMs);
-    const keys = [...this.sessionKeys(identity), this.key(cooldownKey(identity))];
+    const keys = [
+      ...this.sessionKeys(identity),
+      this.key(cooldownKey(identity)),
+      this.key(CONTINUITY_KEY),
+    ];
     const args = [
       identity.userId,
       sid,
@@ -217,9 +225,10 @@ export class RedisPresenceStore implements PresenceStore {
       this.run(
         'connect_teacher',
         lessonId === null ? keys : [...keys, this.key(lessonTeachersKey(lessonId))],
-        [...args, lessonId ?? ''],
+        [...args, lessonId ?? '', input.noCooldownInDatabase === true ? '1' : ''],
       ),
     );
+    if (reply[0] === 'unverified') return { kind: 'unverified' };
     if (reply[0] === 'cooldown') {
       // PTTL -1: a cooldown without TTL, which only a hand-written key can be.
       return { kind: 'cooldown', remainingMs: reply[1] < 0 ? 1000 : reply[1] };
@@ -601,6 +610,7 @@ export class RedisPresenceStore implements PresenceStore {
   async restoreCooldowns(input: {
     readonly cooldowns: ReadonlyArray<{ readonly teacher: TeacherRef; readonly untilMs: number }>;
     readonly nowMs: number;
+    readonly mark: StoreMark;
   }): Promise<void> {
     const running = input.cooldowns.filter(({ untilMs }) => untilMs > input.nowMs);
     await this.runBatch(
@@ -610,6 +620,8 @@ export class RedisPresenceStore implements PresenceStore {
         args: [untilMs - input.nowMs],
       })),
     );
+    const [, generation] = input.mark.split(':');
+    await this.run('cooldowns_restored', [this.key(CONTINUITY_KEY)], [generation ?? '']);
   }
 
   /**

@@ -20,6 +20,12 @@ export interface TeacherPresence {
 /** What a TeacherApp's connect did to its teacher's presence. */
 export type TeacherConnectOutcome =
   | { readonly kind: 'cooldown'; readonly remainingMs: number }
+  /**
+   * The store lost its data and its cooldowns are not restored yet: it cannot tell that the
+   * teacher has none. Nothing was written; the caller asks the database and, finding none, calls
+   * again with `noCooldownInDatabase`.
+   */
+  | { readonly kind: 'unverified' }
   | {
       readonly kind: 'connected';
       readonly epoch: SessionEpoch;
@@ -113,7 +119,9 @@ export interface HeldSocketState {
  */
 export interface PresenceStore {
   /**
-   * A TeacherApp connects. Refused (nothing written) while a force-logout cooldown runs.
+   * A TeacherApp connects. Refused (nothing written) while a force-logout cooldown runs, and
+   * `unverified` (nothing written) after a loss until `restoreCooldowns` completed, unless the
+   * caller found no cooldown in the database (`noCooldownInDatabase`).
    * Otherwise the socket becomes live; alive hash `{login_time: epochAt(nowMs), state: connect}`
    * with `presenceTtlS`; the user directory entry `{sid, client_id, role, org_id}` points at this
    * socket (keeping the `lesson_id` of a previous entry of the same org and role, or else the
@@ -129,6 +137,7 @@ export interface PresenceStore {
     readonly nowMs: number;
     readonly presenceTtlS: number;
     readonly lessonTtlS: number;
+    readonly noCooldownInDatabase?: boolean;
   }): Promise<TeacherConnectOutcome>;
 
   /**
@@ -328,9 +337,14 @@ export interface PresenceStore {
     readonly graceS: number;
   }): Promise<TeacherRef[]>;
 
-  /** After a loss, from the database: each cooldown still running is set again with what is left. */
+  /**
+   * After a loss, from the database: each cooldown still running is set again with what is left,
+   * and then the store knows its cooldowns complete again — unless another loss began since `mark`
+   * (`checkContinuity`'s) — so that connects stop being `unverified`.
+   */
   restoreCooldowns(input: {
     readonly cooldowns: ReadonlyArray<{ readonly teacher: TeacherRef; readonly untilMs: number }>;
     readonly nowMs: number;
+    readonly mark: StoreMark;
   }): Promise<void>;
 }

@@ -6,8 +6,9 @@ import { retryAfterSeconds, type SessionEpoch } from '../../domain/session.js';
 import { answerUnavailable } from '../dependencies.js';
 import type { Analytics } from '../ports/analytics.js';
 import type { Clock } from '../ports/clock.js';
+import type { CooldownLedger } from '../ports/cooldown-ledger.js';
 import type { IdSource } from '../ports/id-source.js';
-import type { PresenceStore, SocketOf } from '../ports/presence-store.js';
+import type { PresenceStore, SocketOf, TeacherConnectOutcome } from '../ports/presence-store.js';
 import type { Audience, RealtimeNotifier } from '../ports/realtime-notifier.js';
 import type { TokenVerifier } from '../ports/token-verifier.js';
 import type { Timings } from '../settings.js';
@@ -53,6 +54,7 @@ export class ConnectClient {
   constructor(
     private readonly deps: PresenceRecording & {
       readonly presence: PresenceStore;
+      readonly cooldowns: CooldownLedger;
       readonly notifier: RealtimeNotifier;
       readonly analytics: Analytics;
       readonly tokens: TokenVerifier;
@@ -95,12 +97,7 @@ export class ConnectClient {
     let epoch: SessionEpoch | null = null;
     if (identity.kind === 'teacher_app') {
       const nowMs = clock.nowMs();
-      const outcome = await presence.connectTeacher({
-        socket,
-        nowMs,
-        presenceTtlS: timings.presenceTtlS,
-        lessonTtlS: timings.lessonTtlS,
-      });
+      const outcome = await this.connectTeacher(socket, nowMs);
       if (outcome.kind === 'cooldown') {
         return fail({
           code: 'cooldown',
@@ -130,6 +127,34 @@ export class ConnectClient {
       );
     }
     return ok({ socket, tokenExpiresAtS, epoch, lessonId });
+  }
+
+  /**
+   * A store that lost its data cannot tell a cooldown from none until one node has restored them
+   * from the database (PROTOCOL §6a.3): meanwhile the database answers, and a teacher it holds no
+   * cooldown for connects at once. Should the database be away too, the connect is `unavailable`.
+   */
+  private async connectTeacher(
+    socket: SocketOf,
+    nowMs: number,
+  ): Promise<Exclude<TeacherConnectOutcome, { readonly kind: 'unverified' }>> {
+    const { presence, cooldowns, timings } = this.deps;
+    const input = {
+      socket,
+      nowMs,
+      presenceTtlS: timings.presenceTtlS,
+      lessonTtlS: timings.lessonTtlS,
+    };
+    const outcome = await presence.connectTeacher(input);
+    if (outcome.kind !== 'unverified') return outcome;
+    const { orgId, userId } = socket.identity;
+    const running = (await cooldowns.active(nowMs)).find(
+      ({ teacher }) => teacher.orgId === orgId && teacher.userId === userId,
+    );
+    if (running !== undefined) return { kind: 'cooldown', remainingMs: running.untilMs - nowMs };
+    const checked = await presence.connectTeacher({ ...input, noCooldownInDatabase: true });
+    if (checked.kind === 'unverified') throw new Error('the store ignored noCooldownInDatabase');
+    return checked;
   }
 }
 

@@ -120,7 +120,11 @@ export class HealStore {
         nowMs,
         graceS: timings.disconnectGraceS,
       });
-      await presence.restoreCooldowns({ cooldowns: await cooldowns.active(nowMs), nowMs });
+      await presence.restoreCooldowns({
+        cooldowns: await cooldowns.active(nowMs),
+        nowMs,
+        mark: owed.mark,
+      });
       this.owed = null;
     } catch (error) {
       if (error instanceof DependencyUnavailableError) {

@@ -66,7 +66,7 @@ const T1 = { orgId: ORG, userId: 't-1' };
 
 function storeOnVirtualTime() {
   const clock = new VirtualClock();
-  const store = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
   const connect = (socket: SocketOf, presenceTtlS = 60) =>
     store.connectTeacher({ socket, nowMs: clock.nowMs(), presenceTtlS, lessonTtlS: 3600 });
   return { clock, store, connect };
@@ -202,7 +202,13 @@ describe('InMemoryPresenceStore', () => {
     late.setLate(LATE_BY_MS);
     const socket = teacher('sid-1');
     await expect(
-      late.connectTeacher({ socket, nowMs: clock.nowMs(), presenceTtlS: 60, lessonTtlS: 60 }),
+      late.connectTeacher({
+        socket,
+        nowMs: clock.nowMs(),
+        presenceTtlS: 60,
+        lessonTtlS: 60,
+        noCooldownInDatabase: true,
+      }),
     ).rejects.toBeInstanceOf(DependencyUnavailableError);
     clock.advance(COMMAND_TIMEOUT_MS + LATE_BY_MS);
     scheduler.runDue();

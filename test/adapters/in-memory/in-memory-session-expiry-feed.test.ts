@@ -6,7 +6,7 @@ import type { TeacherRef } from '../../../src/domain/clients.js';
 
 async function feedWithTeacherExpiring(userId: string) {
   const clock = new VirtualClock();
-  const store = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
   await store.connectTeacher({
     socket: {
       sid: 'sid',

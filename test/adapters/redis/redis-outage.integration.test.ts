@@ -87,6 +87,7 @@ describe.runIf(canStartOwnRedis())(
         socket: teacher,
         nowMs: Date.now(),
         presenceTtlS: 60,
+        noCooldownInDatabase: true,
         lessonTtlS: 60,
       });
       const listenedBefore = feedLogs.matching('Listening for expired alive hashes').length;
@@ -104,6 +105,7 @@ describe.runIf(canStartOwnRedis())(
           socket: teacher,
           nowMs: Date.now(),
           presenceTtlS: 1,
+          noCooldownInDatabase: true,
           lessonTtlS: 60,
         }),
       ).toMatchObject({ kind: 'connected' });

@@ -55,6 +55,7 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         socket,
         nowMs,
         presenceTtlS: PRESENCE_TTL_S,
+        noCooldownInDatabase: true,
         lessonTtlS: LESSON_TTL_S,
       });
     const join = (socket: SocketOf) =>
@@ -366,6 +367,7 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         socket: teacherSocket('t-9', 'sid-9'),
         nowMs: Date.now(),
         presenceTtlS: 60,
+        noCooldownInDatabase: true,
         lessonTtlS: 60,
       });
       await expect(connect).rejects.toThrow(/WRONGTYPE/);

@@ -113,7 +113,7 @@ export interface SharedState {
 
 function sharedState(): SharedState {
   const clock = new VirtualClock();
-  const store = new InMemoryPresenceStore(clock);
+  const store = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
   return {
     clock,
     store,
