@@ -82,7 +82,9 @@ export function attachEdge(
    */
   function handshakeClosed(this: { readonly req: IncomingMessage }): void {
     const ip = reservations.get(this.req);
-    if (ip !== undefined && reservations.delete(this.req)) release(ip);
+    if (ip === undefined) return;
+    reservations.delete(this.req);
+    release(ip);
   }
 
   /** Shared by every connection, as `handshakeClosed` is. */
