@@ -31,7 +31,9 @@ async function pageServer(): Promise<{ readonly origin: string; readonly server:
  * The HTTP statuses Chromium gets for requests under the socket path, seen through DevTools: a
  * response that CORS hides from the page still shows its status there, and a refused WebSocket
  * handshake reports it in its error. DevTools reports them on its own schedule, possibly after
- * the page has seen the outcome, so `first` waits for one.
+ * the page has seen the outcome, so `first` waits for one. A response's ExtraInfo event comes
+ * from the network service and may arrive before the renderer's event that names the request's
+ * URL (it did on a loaded machine), so a status waits for its URL as much as the other way round.
  */
 async function socketPathStatuses(page: Page) {
   const statuses: number[] = [];
@@ -44,13 +46,23 @@ async function socketPathStatuses(page: Page) {
     firstSeen(status);
   };
   const socketRequests = new Set<string>();
+  const otherRequests = new Set<string>();
+  const statusesAwaitingUrl = new Map<string, number>();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   cdp.on('Network.requestWillBeSent', ({ requestId, request }) => {
-    if (new URL(request.url).pathname.startsWith('/sockets/')) socketRequests.add(requestId);
+    if (!new URL(request.url).pathname.startsWith('/sockets/')) {
+      otherRequests.add(requestId);
+      return;
+    }
+    socketRequests.add(requestId);
+    const status = statusesAwaitingUrl.get(requestId);
+    statusesAwaitingUrl.delete(requestId);
+    if (status !== undefined) record(status);
   });
   cdp.on('Network.responseReceivedExtraInfo', ({ requestId, statusCode }) => {
     if (socketRequests.has(requestId)) record(statusCode);
+    else if (!otherRequests.has(requestId)) statusesAwaitingUrl.set(requestId, statusCode);
   });
   cdp.on('Network.webSocketHandshakeResponseReceived', ({ response }) => {
     record(response.status);
