@@ -93,6 +93,8 @@ class School {
   forcedOff: string[] = [];
   /** Each teacher's TeacherApp socket, if it has one open. */
   readonly teacherApps = new Map<Id, SocketOf>();
+  /** Logged-out TeacherApp sockets still open after their teacher connected again elsewhere. */
+  readonly loggedOutApps = new Map<string, SocketOf>();
   readonly studentWebs = new Map<Id, SocketOf>();
   private sockets = 0;
 
@@ -157,6 +159,8 @@ class School {
 interface Model {
   nowMs: number;
   readonly teacherApps: Map<Id, { sid: string; loggedOut: boolean; lessons: Set<Id> }>;
+  /** Logged-out apps left open while their teacher connected again. */
+  readonly loggedOutApps: Array<{ readonly sid: string; readonly teacher: Id }>;
   /** Teachers whose current socket went away: their session ends at that time. */
   readonly graceUntilMs: Map<Id, number>;
   readonly cooldownUntilMs: Map<Id, number>;
@@ -230,7 +234,8 @@ const commands = [
   command(
     'teacherConnects',
     teacher,
-    (t, model) => !model.teacherApps.has(t),
+    // A teacher logged out on an app that stays open may connect again from another one.
+    (t, model) => model.teacherApps.get(t)?.loggedOut !== false,
     async (t, model, real) => {
       const sid = real.newSid(t);
       const result = await real.handshake(sid, { userId: t, orgId: ORG, role: 'teacher' });
@@ -242,6 +247,11 @@ const commands = [
       const back = model.lastLesson.get(t) ?? null;
       same(result.ok ? result.value.lessonId : result.error.code, back, `teacherConnects(${t})`);
       if (!result.ok) return [];
+      const loggedOut = real.teacherApps.get(t);
+      if (loggedOut !== undefined) {
+        real.loggedOutApps.set(loggedOut.sid, loggedOut);
+        model.loggedOutApps.push({ sid: loggedOut.sid, teacher: t });
+      }
       real.teacherApps.set(t, result.value.socket);
       model.teacherApps.set(t, {
         sid,
@@ -282,6 +292,19 @@ const commands = [
       return [managerHears('logout', t)];
     },
   ),
+  command(
+    'loggedOutAppCloses',
+    fc.nat(),
+    (_, model) => model.loggedOutApps.length > 0,
+    async (n, model, real) => {
+      const [left] = model.loggedOutApps.splice(n % model.loggedOutApps.length, 1);
+      const app = real.loggedOutApps.get(left?.sid ?? '');
+      if (app === undefined) throw new Error(`${left?.sid} is not open`);
+      real.loggedOutApps.delete(app.sid);
+      await real.disconnect(app);
+      return [];
+    },
+  ),
   command('adminForcesOut', teacher, always, async (t, model, real) => {
     const admin: SocketOf = {
       sid: MANAGER,
@@ -289,16 +312,27 @@ const commands = [
     };
     const answer = await real.use('forceLogout').execute({ socket: admin, userId: t, orgId: ORG });
     const app = model.teacherApps.get(t);
-    same(answer, { ok: true, value: { delivered: app !== undefined } }, `adminForcesOut(${t})`);
+    // Every open app of the teacher is forced off, logged out or not.
+    const loggedOut = model.loggedOutApps.filter((left) => left.teacher === t);
+    const apps = [...(app === undefined ? [] : [app]), ...loggedOut].map((open) => open.sid);
+    same(answer, { ok: true, value: { delivered: apps.length > 0 } }, `adminForcesOut(${t})`);
+    same(real.forcedOff.splice(0).sort(), apps.sort(), `apps forced off by adminForcesOut(${t})`);
     model.cooldownUntilMs.set(t, model.nowMs + TIMINGS.cooldownS * 1000);
     const expected: Heard[] = [];
-    for (const sid of real.forcedOff.splice(0)) {
-      const held = real.teacherApps.get(t);
-      if (held?.sid !== sid) throw new Error(`${sid} was forced off, not ${t}'s app`);
+    for (const sid of apps) {
+      const held = real.teacherApps.get(t)?.sid === sid ? real.teacherApps.get(t) : undefined;
+      const socket = held ?? real.loggedOutApps.get(sid);
+      if (socket === undefined) throw new Error(`${sid} is not open`);
       expected.push(heard(sid, 'force_logout', { user_id: t }));
-      await real.disconnect(held, 'io server disconnect');
-      real.teacherApps.delete(t);
+      await real.disconnect(socket, 'io server disconnect');
+      if (held === undefined) real.loggedOutApps.delete(sid);
+      else real.teacherApps.delete(t);
     }
+    model.loggedOutApps.splice(
+      0,
+      model.loggedOutApps.length,
+      ...model.loggedOutApps.filter((left) => left.teacher !== t),
+    );
     if (app !== undefined) {
       model.teacherApps.delete(t);
       if (!app.loggedOut) {
@@ -423,6 +457,7 @@ async function setUp(): Promise<{ model: Model; real: School }> {
   const model: Model = {
     nowMs: 0,
     teacherApps: new Map(),
+    loggedOutApps: [],
     graceUntilMs: new Map(),
     cooldownUntilMs: new Map(),
     status: new Map(LESSONS.map((row) => [row.id, row.status])),
