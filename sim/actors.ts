@@ -153,18 +153,31 @@ export class TeacherActor extends Actor {
     this.host.at(endMs, 'teacher_period_ends', () => this.endSlot(slot));
     if (this.tablet !== null && this.prng.chance(0.6)) {
       const tablet = this.tablet;
-      this.host.after(this.prng.between(MINUTE, 58 * MINUTE), 'tablet_connects', async () => {
-        const outcome = await tablet.connect();
-        if (outcome === 'no-node' || outcome === 'already' || !outcome.ok) return;
-        const generation = tablet.generation;
-        const leave = this.prng.chance(0.5) ? 'tablet_closes' : 'tablet_loses_network';
-        this.host.after(this.prng.between(2 * MINUTE, 40 * MINUTE), leave, async () => {
-          if (tablet.generation !== generation) return;
-          await (leave === 'tablet_closes' ? tablet.close() : tablet.loseNetwork(null));
-        });
-      });
+      this.host.after(this.prng.between(MINUTE, 58 * MINUTE), 'tablet_connects', () =>
+        this.useTablet(tablet),
+      );
     }
     await this.comeOnline();
+  }
+
+  /**
+   * The tablet connects (logging in again if it was logged out), and is closed or loses its
+   * network after `minutes` (a range).
+   */
+  private async useTablet(tablet: Client, minutes: [number, number] = [2, 40]): Promise<void> {
+    if (tablet.loggedOut) await tablet.close();
+    const outcome = await tablet.connect();
+    if (outcome === 'no-node' || outcome === 'already' || !outcome.ok) return;
+    const generation = tablet.generation;
+    const leave = this.prng.chance(0.5) ? 'tablet_closes' : 'tablet_loses_network';
+    this.host.after(
+      this.prng.between(minutes[0] * MINUTE, minutes[1] * MINUTE),
+      leave,
+      async () => {
+        if (tablet.generation !== generation) return;
+        await (leave === 'tablet_closes' ? tablet.close() : tablet.loseNetwork(null));
+      },
+    );
   }
 
   protected async settle(lessonId: Id | null): Promise<void> {
@@ -200,6 +213,14 @@ export class TeacherActor extends Actor {
     this.later(this.prng.between(MINUTE, 20 * MINUTE), 'teacher_closes_app', () =>
       this.client.close(),
     );
+    // A teacher with a tablet then logs in on it for a few minutes (to check the timetable, say)
+    // while the laptop's logged-out app is still open: that app must not keep the session alive.
+    if (this.tablet !== null) {
+      const tablet = this.tablet;
+      this.host.after(this.prng.between(10 * SECOND, MINUTE), 'tablet_connects', () =>
+        this.useTablet(tablet, [1, 10]),
+      );
+    }
   }
 }
 

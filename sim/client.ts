@@ -221,7 +221,7 @@ export class Client {
   /** The node sees the socket go, with the reason Socket.IO would give it. */
   private async nodeNotices(link: Link, reason: string, why: string): Promise<void> {
     if (!link.node.holds(link.sid)) return;
-    this.host.oracle.socketGone(link.sid);
+    this.host.oracle.socketGone(link.sid, true);
     this.host.closeSocket(link.sid);
     await link.node.disconnect(link.sid, reason);
     this.host.log(`${this.label(link)} ${why}: disconnect handled`);

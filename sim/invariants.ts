@@ -23,7 +23,7 @@ export const INVARIANTS = {
     'a session ends exactly once per expiry, in time, never while its teacher is connected and never within the grace period after',
   'lesson-ends-with-session': 'a lesson is ended if and only if its teacher’s session ended',
   'manager-view':
-    'every manager’s view of online teachers, from its snapshot and the events after it, matches the truth within the grace + sweep bound',
+    'every manager’s view of online teachers, from its snapshot and the events after it, matches the truth within the grace + sweep bound, and at once when a teacher’s last socket leaves through a node that reaches the store',
   'presence-history':
     'every change of a teacher’s presence has exactly one history record, with a reason of its kind',
   cooldown: 'a cooled-down teacher cannot connect (and nobody else is refused for a cooldown)',
@@ -87,6 +87,11 @@ interface Obligation {
   /** Only owed ends (and views waiting for one) wait for the session-end machinery. */
   readonly waitsForSessionEnd: boolean;
   /**
+   * A view that must heal within the step that caused it: a teacher's last socket left through
+   * a node that reaches the store, so `teacher_disconnect` is owed at once, not within a grace.
+   */
+  readonly inStep?: boolean;
+  /**
    * An end owed since the store lost the teacher's session: the reconciliation gives it a grace
    * period first, whose expiry then makes it due like any other.
    */
@@ -141,6 +146,13 @@ export class Invariants {
   private readonly sockets = new Map<string, SocketTruth>();
   /** TeacherApp sockets that are admitted, not logged out and not gone, by teacher (org and user). */
   private readonly teacherSockets = new Map<string, Set<string>>();
+  /** Each teacher's TeacherApp socket admitted last: the one the store's directory names. */
+  private readonly newestSocket = new Map<string, string>();
+  /**
+   * Until when the store may still count a socket of the teacher as live that left unseen (its
+   * node crashed, or its node could not reach the store): until its last refresh runs out.
+   */
+  private readonly ghostUntilMs = new Map<string, number>();
   /** When each teacher last went online or offline. */
   private readonly lastChangeMs = new Map<string, number>();
   /** When each teacher's last TeacherApp socket went: no session of it ends a grace period sooner. */
@@ -161,6 +173,8 @@ export class Invariants {
   private readonly requestDeliveries = new Map<string, number>();
   private tickets = 0;
   private current: RequestContext | null = null;
+  /** While a noticed disconnect is applied: the views it changes must heal in the step. */
+  private changeInStep = false;
   private readonly touchedLessons = new Set<Id>();
   private databaseDown = false;
   private readonly nodesDown = new Set<number>();
@@ -253,6 +267,7 @@ export class Invariants {
       this.owedEnds.delete(key);
       const live = this.setOf(this.teacherSockets, key);
       live.add(sid);
+      this.newestSocket.set(key, sid);
       if (live.size === 1) this.teacherChanged(identity);
     }
   }
@@ -273,8 +288,11 @@ export class Invariants {
     this.wentOffline(truth.identity);
   }
 
-  /** The socket is gone: its node handled its disconnect, or the node crashed and it vanished. */
-  socketGone(sid: string): void {
+  /**
+   * The socket is gone: its node handles its disconnect (`noticed`), or the node crashed and it
+   * vanished.
+   */
+  socketGone(sid: string, noticed = false): void {
     const truth = this.sockets.get(sid);
     if (truth === undefined) return;
     this.sockets.delete(sid);
@@ -285,15 +303,31 @@ export class Invariants {
       }
     }
     if (truth.identity.kind !== 'teacher_app') return;
-    const live = this.teacherSockets.get(keyOf(truth.identity));
-    if (live?.delete(sid) !== true || live.size > 0) return;
-    this.teacherSockets.delete(keyOf(truth.identity));
+    const key = keyOf(truth.identity);
     // When its node's link failed since the node's last refresh, the store last knew the socket
     // at that refresh: the grace period may count from then (PROTOCOL §6a.2).
-    const lastKnownMs = this.linkFailedSinceRefresh.has(truth.nodeId)
-      ? (this.lastRefreshMs.get(truth.nodeId) ?? 0)
-      : this.nowMs();
-    this.wentOffline(truth.identity, lastKnownMs);
+    const linkFailed = this.linkFailedSinceRefresh.has(truth.nodeId);
+    const seenByStore = noticed && !linkFailed && !this.linksDown.has(truth.nodeId);
+    // A socket the store did not see leave stays live there until its last refresh runs out.
+    if (!seenByStore) {
+      this.ghostUntilMs.set(key, this.nowMs() + this.settings.timings.presenceTtlS * 1000);
+    }
+    const live = this.teacherSockets.get(key);
+    if (live?.delete(sid) !== true || live.size > 0) return;
+    this.teacherSockets.delete(key);
+    const lastKnownMs = linkFailed ? (this.lastRefreshMs.get(truth.nodeId) ?? 0) : this.nowMs();
+    // A node that handles the disconnect of the teacher's newest socket and reaches the store
+    // tells the managers at once (PROTOCOL §5), unless another socket of the teacher left unseen
+    // and still counts there: then they hear of it from node_lost or the session end.
+    this.changeInStep =
+      seenByStore &&
+      this.newestSocket.get(key) === sid &&
+      (this.ghostUntilMs.get(key) ?? 0) < this.nowMs();
+    try {
+      this.wentOffline(truth.identity, lastKnownMs);
+    } finally {
+      this.changeInStep = false;
+    }
   }
 
   private wentOffline(teacher: TeacherRef, lastKnownMs = this.nowMs()): void {
@@ -666,7 +700,9 @@ export class Invariants {
    * `manager-view`: for each ManagerWeb socket M and teacher T of its org, M's view — its
    * snapshot, then online after teacher_connect and offline after teacher_disconnect or logout —
    * equals the truth (T has a TeacherApp socket admitted, not logged out, not gone), or has
-   * differed for at most DISCONNECT_GRACE_S + SWEEP_INTERVAL_S. Until M's snapshot came (it is
+   * differed for at most DISCONNECT_GRACE_S + SWEEP_INTERVAL_S; when T's last socket leaves through
+   * a node that reaches the store and no other socket of T left unseen, M hears
+   * teacher_disconnect in the same step. Until M's snapshot came (it is
    * retried while the store is away), T counts for M once M heard of T or T changed after M
    * connected. Truth under faults: a crashed node's teachers are offline at once, and M hears of
    * it from `node_lost` or the session end — within the bound, later by the length of a database
@@ -699,6 +735,7 @@ export class Invariants {
       dueByMs:
         now + (this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs),
       waitsForSessionEnd: !truth,
+      inStep: this.changeInStep,
     });
   }
 
@@ -856,11 +893,13 @@ export class Invariants {
       });
     }
     for (const [key, mismatch] of this.mismatches) {
-      if (now <= mismatch.dueByMs || (suspended && mismatch.waitsForSessionEnd)) continue;
+      const overdue = now > mismatch.dueByMs && !(suspended && mismatch.waitsForSessionEnd);
+      if (!overdue && mismatch.inStep !== true) continue;
       const [sid, teacher] = key.split('|');
       this.check('manager-view', false, () => {
         const seen = this.sockets.get(sid ?? '')?.view?.online.has(teacher ?? '');
-        return `manager socket ${sid} has shown ${teacher} ${seen ? 'online' : 'offline'} since ${stamp(mismatch.sinceMs)}, against the truth`;
+        const what = `manager socket ${sid} has shown ${teacher} ${seen ? 'online' : 'offline'} since ${stamp(mismatch.sinceMs)}, against the truth`;
+        return overdue ? what : `${what}: its last socket left and no teacher_disconnect came`;
       });
     }
   }
