@@ -182,4 +182,25 @@ describe('HealStore', () => {
     await first.execute([]);
     expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
   });
+
+  it('reconciles a loss whose claiming node died before it finished, once the claim’s lease is over', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    const ada = await c.joined('ada', ADA, MATH);
+    await c.disconnect(ada);
+    c.store.restartEmpty();
+    // Another node saw the loss first and claimed it, then died before it put anything back.
+    const other = c.store.link();
+    const { mark } = await other.checkContinuity(null);
+    expect(await other.claimReconciliation(mark, DEFAULT_TIMINGS.sessionEndLeaseMs)).toBe(true);
+    await heal.execute([]);
+    expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
+    c.clock.advance(DEFAULT_TIMINGS.sessionEndLeaseMs);
+    await heal.execute([]);
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    // A node that starts now finds the loss reconciled: nothing is claimed or done again.
+    c.clock.advance(DEFAULT_TIMINGS.sessionEndLeaseMs);
+    expect(await c.store.link().checkContinuity(null)).toMatchObject({ reconciled: true });
+  });
 });

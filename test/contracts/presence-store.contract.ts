@@ -964,6 +964,21 @@ export function describePresenceStoreContract(
         expect((await h.store.checkContinuity(a.mark)).lost).toBe(false);
       });
 
+      it('says a loss is reconciled once its cooldowns were restored with its mark, and only until the next loss', async () => {
+        const first = await h.store.checkContinuity(null);
+        expect(first.reconciled).toBe(false);
+        expect((await h.store.checkContinuity(first.mark)).reconciled).toBe(false);
+        await h.store.restoreCooldowns({ cooldowns: [], nowMs: now(), mark: first.mark });
+        const later = await h.store.checkContinuity(first.mark);
+        expect(later).toMatchObject({ lost: false, reconciled: true });
+        await h.restartEmpty();
+        const after = await h.store.checkContinuity(later.mark);
+        expect(after).toMatchObject({ lost: true, reconciled: false });
+        // A restore for the loss before marks nothing in the new one.
+        await h.store.restoreCooldowns({ cooldowns: [], nowMs: now(), mark: first.mark });
+        expect((await h.store.checkContinuity(after.mark)).reconciled).toBe(false);
+      });
+
       it('counts a store restarted before anyone looked as a loss at the first look', async () => {
         await connectTeacher(teacherSocket('sid-1'));
         await h.restartEmpty();

@@ -147,7 +147,10 @@ export class InMemoryPresenceStore implements PresenceStore {
   private generation = 1;
   /** Whether this generation's mark exists: a store that never handed one out is taken as lost. */
   private marked = false;
-  /** Whether this generation holds every cooldown of the database (`restoreCooldowns` ran). */
+  /**
+   * Whether this generation holds every cooldown of the database (`restoreCooldowns` ran, the
+   * reconciliation's last step: so also whether the loss is reconciled).
+   */
   private cooldownsComplete = false;
   private expired: TeacherRef[] = [];
 
@@ -615,12 +618,12 @@ export class InMemoryPresenceStore implements PresenceStore {
   async checkContinuity(
     last: StoreMark | null,
     deadlineMs = NEVER_LATE,
-  ): Promise<{ readonly mark: StoreMark; readonly lost: boolean }> {
+  ): ReturnType<PresenceStore['checkContinuity']> {
     this.begin(deadlineMs);
     const mark = String(this.generation);
     const lost = !this.marked || (last !== null && last !== mark);
     this.marked = true;
-    return { mark, lost };
+    return { mark, lost, reconciled: this.cooldownsComplete };
   }
 
   async claimReconciliation(

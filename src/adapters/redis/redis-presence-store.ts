@@ -94,7 +94,7 @@ interface Replies {
   revert_seat_claim: 1;
   settle_expired_session: ['none'] | ['grace', string] | ['claimed', string];
   complete_session_end: 0 | 1;
-  check_continuity: [string, string, number, 0 | 1];
+  check_continuity: [string, string, number, 0 | 1, 0 | 1];
   claim_reconciliation: 0 | 1;
   restore_teacher_socket: 0 | 1;
   restore_student_socket: 0;
@@ -515,20 +515,19 @@ export class RedisPresenceStore implements PresenceStore {
    * changes it), the generation the service's marker hash holds (a flush removes it, and the next
    * check makes another), and the beat every check moves on (a replica that lags goes back).
    */
-  async checkContinuity(
-    last: StoreMark | null,
-  ): Promise<{ readonly mark: StoreMark; readonly lost: boolean }> {
-    const [runId, generation, beat, created] = await this.run(
+  async checkContinuity(last: StoreMark | null): ReturnType<PresenceStore['checkContinuity']> {
+    const [runId, generation, beat, created, restored] = await this.run(
       'check_continuity',
       [this.key(CONTINUITY_KEY)],
       [randomUUID()],
     );
     const mark = `${runId}:${generation}:${beat}`;
-    if (created === 1) return { mark, lost: true };
-    if (last === null) return { mark, lost: false };
+    const reconciled = restored === 1;
+    if (created === 1) return { mark, lost: true, reconciled };
+    if (last === null) return { mark, lost: false, reconciled };
     const [lastRunId, lastGeneration, lastBeat] = last.split(':');
     const lost = lastRunId !== runId || lastGeneration !== generation || Number(lastBeat) >= beat;
-    return { mark, lost };
+    return { mark, lost, reconciled };
   }
 
   /** The loss a mark names is its server and generation: every node's beat differs. */

@@ -300,10 +300,17 @@ export interface PresenceStore {
    * look): restarted empty, flushed, or failed over to another server. A store that holds no
    * mark at all counts as lost, also on the first look (a store that starts empty while the
    * database has active lessons). Cheap enough to call every refresh.
+   *
+   * `reconciled`: whether what the database knows has been put back since the loss that began
+   * the store's current data — `restoreCooldowns` with its mark, the reconciliation's last step,
+   * ran. Until then any node may claim the loss (`claimReconciliation`), so that a reconciling
+   * node that died midway is replaced once its claim's lease runs out.
    */
-  checkContinuity(
-    last: StoreMark | null,
-  ): Promise<{ readonly mark: StoreMark; readonly lost: boolean }>;
+  checkContinuity(last: StoreMark | null): Promise<{
+    readonly mark: StoreMark;
+    readonly lost: boolean;
+    readonly reconciled: boolean;
+  }>;
 
   /**
    * True for exactly one caller per loss (within `leaseMs`): the node that reconciles it. Every

@@ -19,23 +19,15 @@ import { type PresenceRecording, recordPresence } from './record-presence.js';
  *   memberships.
  * - Exactly one node (a claim per loss) puts back what the database knows: every `active` lesson
  *   whose teacher has no session gets one in its grace period — it ends unless the teacher comes
- *   back — and every cooldown still running is set again. When the database is away that node
- *   tries again once its claim's lease has run out; nothing it wrote so far is undone, since every
- *   restore is idempotent.
+ *   back — and every cooldown still running is set again. Until that is done, every node's
+ *   refresh tries to claim the loss: when the database is away, or the node that claimed it died
+ *   midway, a node (the same or another) claims it again once the claim's lease has run out.
+ *   Nothing written so far is undone, since every restore is idempotent.
  *
  * One instance per node: it remembers the store's mark as this node last saw it.
  */
 export class HealStore {
   private lastMark: StoreMark | null = null;
-  /**
-   * A loss this node has to reconcile: when it may try (again), and whether it must claim the loss
-   * again first (its claim's lease ran out after a failed try).
-   */
-  private owed: {
-    readonly mark: StoreMark;
-    readonly retryAtMs: number;
-    readonly claimAgain: boolean;
-  } | null = null;
 
   constructor(
     private readonly deps: PresenceRecording & {
@@ -54,7 +46,7 @@ export class HealStore {
     // A node's first look cannot tell a loss that came before it from none: the sockets it admitted
     // before that look (normally none: it looks first when it starts) are put back either way.
     const firstLook = this.lastMark === null;
-    const { mark, lost } = await presence.checkContinuity(this.lastMark);
+    const { mark, lost, reconciled } = await presence.checkContinuity(this.lastMark);
     this.lastMark = mark;
     if (lost || (firstLook && held.length > 0)) {
       await presence.restoreSockets({
@@ -73,11 +65,10 @@ export class HealStore {
         );
         await this.recordIfLastLeft(teacher);
       }
-      if (lost && (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs))) {
-        this.owed = { mark, retryAtMs: clock.nowMs(), claimAgain: false };
-      }
     }
-    await this.reconcileIfOwed();
+    if (!reconciled && (await presence.claimReconciliation(mark, timings.sessionEndLeaseMs))) {
+      await this.reconcile(mark);
+    }
     return { lost };
   }
 
@@ -103,36 +94,16 @@ export class HealStore {
     }
   }
 
-  private async reconcileIfOwed(): Promise<void> {
+  /** Puts back what the database knows; the claim stays this node's until its lease runs out. */
+  private async reconcile(mark: StoreMark): Promise<void> {
     const { presence, lessons, cooldowns, clock, timings } = this.deps;
-    const owed = this.owed;
-    if (owed === null || clock.nowMs() < owed.retryAtMs) return;
-    const leaseMs = timings.sessionEndLeaseMs;
-    // Another node claiming it meanwhile (this one's lease ran out) reconciles it instead.
-    if (owed.claimAgain && !(await presence.claimReconciliation(owed.mark, leaseMs))) {
-      this.owed = null;
-      return;
-    }
-    try {
-      const nowMs = clock.nowMs();
-      await presence.restoreSessions({
-        teachers: await lessons.activeLessons(),
-        nowMs,
-        graceS: timings.disconnectGraceS,
-      });
-      await presence.restoreCooldowns({
-        cooldowns: await cooldowns.active(nowMs),
-        nowMs,
-        mark: owed.mark,
-      });
-      this.owed = null;
-    } catch (error) {
-      if (error instanceof DependencyUnavailableError) {
-        // The claim stays this node's until its lease runs out; then it claims again and retries.
-        this.owed = { mark: owed.mark, retryAtMs: clock.nowMs() + leaseMs, claimAgain: true };
-      }
-      throw error;
-    }
+    const nowMs = clock.nowMs();
+    await presence.restoreSessions({
+      teachers: await lessons.activeLessons(),
+      nowMs,
+      graceS: timings.disconnectGraceS,
+    });
+    await presence.restoreCooldowns({ cooldowns: await cooldowns.active(nowMs), nowMs, mark });
   }
 }
 

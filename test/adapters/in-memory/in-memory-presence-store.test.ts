@@ -113,11 +113,12 @@ describe('InMemoryPresenceStore', () => {
   it('has lost nothing at its first look when it was born with its database, and is lost otherwise', async () => {
     const clock = new VirtualClock();
     const born = new InMemoryPresenceStore(clock, { bornWithItsDatabase: true });
-    expect(await born.checkContinuity(null)).toMatchObject({ lost: false });
+    expect(await born.checkContinuity(null)).toMatchObject({ lost: false, reconciled: true });
     born.restartEmpty();
-    expect(await born.checkContinuity(null)).toMatchObject({ lost: true });
+    expect(await born.checkContinuity(null)).toMatchObject({ lost: true, reconciled: false });
     expect(await new InMemoryPresenceStore(clock).checkContinuity(null)).toMatchObject({
       lost: true,
+      reconciled: false,
     });
   });
 
@@ -140,6 +141,7 @@ describe('InMemoryPresenceStore', () => {
     expect(await store.checkContinuity(mark)).toEqual({
       mark: expect.not.stringMatching(mark),
       lost: true,
+      reconciled: false,
     });
   });
 
