@@ -46,6 +46,17 @@ export function describeCooldownLedgerContract(
       expect(await h.ledger.active(untilMs)).toEqual([]);
     });
 
+    it('tells when one teacher’s running cooldown ends, by org and user, and null from its end on', async () => {
+      const untilMs = NOW_MS + COOLDOWN_MS;
+      await h.ledger.record({ teacher: ada, untilMs, by: 'm-1' });
+      await h.ledger.record({ teacher: grace, untilMs: NOW_MS - 1, by: 'm-1' });
+      expect(await h.ledger.runningUntil(ada, NOW_MS)).toBe(untilMs);
+      expect(await h.ledger.runningUntil(ada, untilMs - 1)).toBe(untilMs);
+      expect(await h.ledger.runningUntil(ada, untilMs)).toBeNull();
+      expect(await h.ledger.runningUntil(adaOfOrgB, NOW_MS)).toBeNull();
+      expect(await h.ledger.runningUntil(grace, NOW_MS)).toBeNull();
+    });
+
     it('keeps one row per teacher: a later record replaces the cooldown and who started it', async () => {
       await h.ledger.record({ teacher: ada, untilMs: NOW_MS + COOLDOWN_MS, by: 'm-1' });
       await h.ledger.record({ teacher: ada, untilMs: NOW_MS + 2 * COOLDOWN_MS, by: 'm-2' });

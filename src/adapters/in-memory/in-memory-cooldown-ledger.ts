@@ -42,6 +42,12 @@ export class InMemoryCooldownLedger implements CooldownLedger {
     if (this.rows.get(key)?.untilMs === input.untilMs) this.rows.delete(key);
   }
 
+  async runningUntil(teacher: TeacherRef, nowMs: number): Promise<number | null> {
+    this.ensureAvailable();
+    const untilMs = this.rows.get(keyOf(teacher))?.untilMs;
+    return untilMs !== undefined && untilMs > nowMs ? untilMs : null;
+  }
+
   async active(nowMs: number): Promise<Array<{ teacher: TeacherRef; untilMs: number }>> {
     this.ensureAvailable();
     return [...this.rows.values()]

@@ -21,6 +21,10 @@ const CANCEL = `
   delete from "teacher_cooldown"
   where "org_id" = ? and "user_id" = ? and "until" = ? and "classroom_fence"(?)`;
 
+const RUNNING_UNTIL = `
+  select (extract(epoch from "until") * 1000)::float8 as "untilMs"
+  from "teacher_cooldown" where "org_id" = ? and "user_id" = ? and "until" > ?`;
+
 const ACTIVE = `
   select "org_id", "user_id", (extract(epoch from "until") * 1000)::float8 as "untilMs"
   from "teacher_cooldown" where "until" > ?`;
@@ -58,6 +62,15 @@ export class MikroOrmCooldownLedger implements CooldownLedger {
       new Date(untilMs),
       await this.fence.deadline(),
     ]);
+  }
+
+  async runningUntil(teacher: TeacherRef, nowMs: number): Promise<number | null> {
+    const { rows } = await runSql<{ untilMs: number }>(this.orm, RUNNING_UNTIL, [
+      teacher.orgId,
+      teacher.userId,
+      new Date(nowMs),
+    ]);
+    return rows[0]?.untilMs ?? null;
   }
 
   async active(nowMs: number): Promise<Array<{ teacher: TeacherRef; untilMs: number }>> {

@@ -17,6 +17,9 @@ export interface CooldownLedger {
   /** Takes back a `record` whose request failed later (only the row with this `untilMs`). */
   cancel(input: { readonly teacher: TeacherRef; readonly untilMs: number }): Promise<void>;
 
+  /** When the teacher's cooldown running at `nowMs` ends, or null when none runs (one row read). */
+  runningUntil(teacher: TeacherRef, nowMs: number): Promise<number | null>;
+
   /** Every cooldown still running at `nowMs`. */
   active(nowMs: number): Promise<Array<{ readonly teacher: TeacherRef; readonly untilMs: number }>>;
 }

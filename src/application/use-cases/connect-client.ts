@@ -148,10 +148,8 @@ export class ConnectClient {
     const outcome = await presence.connectTeacher(input);
     if (outcome.kind !== 'unverified') return outcome;
     const { orgId, userId } = socket.identity;
-    const running = (await cooldowns.active(nowMs)).find(
-      ({ teacher }) => teacher.orgId === orgId && teacher.userId === userId,
-    );
-    if (running !== undefined) return { kind: 'cooldown', remainingMs: running.untilMs - nowMs };
+    const untilMs = await cooldowns.runningUntil({ orgId, userId }, nowMs);
+    if (untilMs !== null) return { kind: 'cooldown', remainingMs: untilMs - nowMs };
     const checked = await presence.connectTeacher({ ...input, noCooldownInDatabase: true });
     if (checked.kind === 'unverified') throw new Error('the store ignored noCooldownInDatabase');
     return checked;

@@ -17,6 +17,7 @@ describe('InMemoryCooldownLedger', () => {
     const calls = [
       () => ledger.record({ teacher, untilMs: 3_000, by: 'm-2' }),
       () => ledger.cancel({ teacher, untilMs: 2_000 }),
+      () => ledger.runningUntil(teacher, 1_000),
       () => ledger.active(1_000),
     ];
     for (const call of calls) {

@@ -50,6 +50,7 @@ describe.runIf(canStartOwnPostgres())(
       endActiveLessons: () => repository.endActiveLessons(teacher, nowMs),
       recordCooldown: () => ledger.record({ teacher, untilMs: nowMs + 60_000, by: 'm-1' }),
       cancelCooldown: () => ledger.cancel({ teacher, untilMs: nowMs + 60_000 }),
+      runningCooldown: () => ledger.runningUntil(teacher, nowMs),
       activeCooldowns: () => ledger.active(nowMs),
     };
 
