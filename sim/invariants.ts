@@ -173,8 +173,6 @@ export class Invariants {
   private readonly requestDeliveries = new Map<string, number>();
   private tickets = 0;
   private current: RequestContext | null = null;
-  /** While a noticed disconnect is applied: the views it changes must heal in the step. */
-  private changeInStep = false;
   private readonly touchedLessons = new Set<Id>();
   private databaseDown = false;
   private readonly nodesDown = new Set<number>();
@@ -319,20 +317,17 @@ export class Invariants {
     // A node that handles the disconnect of the teacher's newest socket and reaches the store
     // tells the managers at once (PROTOCOL §5), unless another socket of the teacher left unseen
     // and still counts there: then they hear of it from node_lost or the session end.
-    this.changeInStep =
+    const inStep =
       seenByStore &&
       this.newestSocket.get(key) === sid &&
       (this.ghostUntilMs.get(key) ?? 0) < this.nowMs();
-    try {
-      this.wentOffline(truth.identity, lastKnownMs);
-    } finally {
-      this.changeInStep = false;
-    }
+    this.wentOffline(truth.identity, lastKnownMs, inStep);
   }
 
-  private wentOffline(teacher: TeacherRef, lastKnownMs = this.nowMs()): void {
+  /** `inStep`: the managers' views it changes must heal in this step (see `reconcile`). */
+  private wentOffline(teacher: TeacherRef, lastKnownMs = this.nowMs(), inStep = false): void {
     this.offlineSinceMs.set(keyOf(teacher), lastKnownMs);
-    this.teacherChanged(teacher);
+    this.teacherChanged(teacher, inStep);
   }
 
   private isOnline(teacher: TeacherRef): boolean {
@@ -688,11 +683,11 @@ export class Invariants {
     for (const teacher of org?.teachers ?? []) this.reconcile(sid, view, teacher.userId);
   }
 
-  private teacherChanged(teacher: TeacherRef): void {
+  private teacherChanged(teacher: TeacherRef, inStep = false): void {
     this.lastChangeMs.set(keyOf(teacher), this.nowMs());
     for (const sid of this.managersOfOrg.get(teacher.orgId) ?? []) {
       const view = this.sockets.get(sid)?.view;
-      if (view !== undefined) this.reconcile(sid, view, teacher.userId);
+      if (view !== undefined) this.reconcile(sid, view, teacher.userId, inStep);
     }
   }
 
@@ -709,7 +704,7 @@ export class Invariants {
    * outage plus the claim lease, of a time with no node up, or of a store restart's
    * reconciliation (`storeRestarted`).
    */
-  private reconcile(sid: string, view: ManagerView, userId: Id): void {
+  private reconcile(sid: string, view: ManagerView, userId: Id, inStep = false): void {
     const orgId = this.sockets.get(sid)?.identity.orgId;
     if (orgId === undefined) return;
     const teacher = { orgId, userId };
@@ -735,7 +730,7 @@ export class Invariants {
       dueByMs:
         now + (this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs),
       waitsForSessionEnd: !truth,
-      inStep: this.changeInStep,
+      inStep,
     });
   }
 
