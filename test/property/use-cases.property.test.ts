@@ -156,11 +156,18 @@ class School {
   }
 }
 
+/** A TeacherApp socket and the lessons it joined: it hears `lesson_ended` for them while open. */
+interface TeacherApp {
+  readonly sid: string;
+  loggedOut: boolean;
+  readonly lessons: Set<Id>;
+}
+
 interface Model {
   nowMs: number;
-  readonly teacherApps: Map<Id, { sid: string; loggedOut: boolean; lessons: Set<Id> }>;
+  readonly teacherApps: Map<Id, TeacherApp>;
   /** Logged-out apps left open while their teacher connected again. */
-  readonly loggedOutApps: Array<{ readonly sid: string; readonly teacher: Id }>;
+  readonly loggedOutApps: Array<TeacherApp & { readonly teacher: Id }>;
   /** Teachers whose current socket went away: their session ends at that time. */
   readonly graceUntilMs: Map<Id, number>;
   readonly cooldownUntilMs: Map<Id, number>;
@@ -248,9 +255,10 @@ const commands = [
       same(result.ok ? result.value.lessonId : result.error.code, back, `teacherConnects(${t})`);
       if (!result.ok) return [];
       const loggedOut = real.teacherApps.get(t);
-      if (loggedOut !== undefined) {
+      const modelledLoggedOut = model.teacherApps.get(t);
+      if (loggedOut !== undefined && modelledLoggedOut !== undefined) {
         real.loggedOutApps.set(loggedOut.sid, loggedOut);
-        model.loggedOutApps.push({ sid: loggedOut.sid, teacher: t });
+        model.loggedOutApps.push({ ...modelledLoggedOut, teacher: t });
       }
       real.teacherApps.set(t, result.value.socket);
       model.teacherApps.set(t, {
@@ -409,7 +417,8 @@ const commands = [
       for (const [seat, who] of taken) if (who === s) taken.delete(seat);
       model.seats.set(lessonId, taken.set(seatId, s));
       const payload = { display_name: `Student ${s}`, seat_id: seatId, student_id: s };
-      return [...model.teacherApps.values()]
+      // The lesson's teacher sockets hear it, a logged-out app that is still open among them.
+      return [...model.teacherApps.values(), ...model.loggedOutApps]
         .filter((app) => app.lessons.has(lessonId))
         .map((app) => heard(app.sid, 'set_student_name', payload));
     },
@@ -428,6 +437,11 @@ const commands = [
       for (const row of LESSONS) {
         if (row.teacherId !== t || model.status.get(row.id) !== 'active') continue;
         model.status.set(row.id, 'ended');
+        // Every socket in the lesson hears it: a logged-out app of the teacher that joined it too.
+        for (const app of [...model.teacherApps.values(), ...model.loggedOutApps]) {
+          if (app.lessons.has(row.id))
+            expected.push(heard(app.sid, 'lesson_ended', { lesson_id: row.id }));
+        }
         for (const s of STUDENTS) {
           if (model.joined.get(s)?.has(row.id)) {
             expected.push(
