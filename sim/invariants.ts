@@ -23,7 +23,7 @@ export const INVARIANTS = {
     'a session ends exactly once per expiry, in time, never while its teacher is connected and never within the grace period after',
   'lesson-ends-with-session': 'a lesson is ended if and only if its teacher’s session ended',
   'manager-view':
-    'every manager’s view of online teachers, from its snapshot and the events after it, matches the truth within the grace + sweep bound, and at once when a teacher’s last socket leaves through a node that reaches the store',
+    'every manager’s view of online teachers, from its snapshots and the events after each, matches the truth within the grace + sweep bound (from when its link is back, for a manager whose node was cut off from the others), and at once when a teacher’s last socket leaves through a node that reaches the store',
   'presence-history':
     'every change of a teacher’s presence has exactly one history record, with a reason of its kind',
   cooldown: 'a cooled-down teacher cannot connect (and nobody else is refused for a cooldown)',
@@ -158,6 +158,8 @@ export class Invariants {
   /** When each teacher's last TeacherApp socket went: no session of it ends a grace period sooner. */
   private readonly offlineSinceMs = new Map<string, number>();
   private readonly managersOfOrg = new Map<Id, Set<string>>();
+  /** Nodes whose link to the other nodes is down: their managers hear nothing from the others. */
+  private readonly cutOff = new Set<number>();
   private readonly mismatches = new Map<string, Obligation>();
   private readonly owedEnds = new Map<string, Obligation[]>();
   private owedCount = 0;
@@ -697,8 +699,9 @@ export class Invariants {
    * equals the truth (T has a TeacherApp socket admitted, not logged out, not gone), or has
    * differed for at most DISCONNECT_GRACE_S + SWEEP_INTERVAL_S; when T's last socket leaves through
    * a node that reaches the store and no other socket of T left unseen, M hears
-   * teacher_disconnect in the same step. Until M's snapshot came (it is
-   * retried while the store is away), T counts for M once M heard of T or T changed after M
+   * teacher_disconnect in the same step — unless M's node is cut off from the others: then nothing
+   * is owed to M until its link is back, and from then on the bound again. Until M's snapshot came
+   * (it is retried while the store is away), T counts for M once M heard of T or T changed after M
    * connected. Truth under faults: a crashed node's teachers are offline at once, and M hears of
    * it from `node_lost` or the session end — within the bound, later by the length of a database
    * outage plus the claim lease, of a time with no node up, or of a store restart's
@@ -727,11 +730,22 @@ export class Invariants {
     const now = this.nowMs();
     this.mismatches.set(key, {
       sinceMs: now,
-      dueByMs:
-        now + (this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs),
+      dueByMs: now + this.viewBoundMs(),
       waitsForSessionEnd: !truth,
-      inStep,
+      // A manager cut off from the other nodes cannot hear it now; its snapshot comes later.
+      inStep: inStep && !this.isCutOff(sid),
     });
+  }
+
+  /** How long a manager's view may differ from the truth: the grace period and a sweep. */
+  private viewBoundMs(): number {
+    return this.settings.timings.disconnectGraceS * 1000 + this.settings.sweepIntervalMs;
+  }
+
+  /** Whether the node holding socket `sid` is cut off from the other nodes. */
+  private isCutOff(sid: string): boolean {
+    const nodeId = this.sockets.get(sid)?.nodeId;
+    return nodeId !== undefined && this.cutOff.has(nodeId);
   }
 
   // ── faults ─────────────────────────────────────────────────────────────────────────────────
@@ -795,6 +809,26 @@ export class Invariants {
       this.linksDown.add(nodeId);
       this.linkFailedSinceRefresh.add(nodeId);
     });
+  }
+
+  /**
+   * A node's link to the other nodes is cut or mended. While it is cut, what they send never
+   * reaches its managers, and nothing it misses is owed; once mended, it sends its managers a
+   * fresh snapshot, so every view of theirs that differs must heal within the usual bound from now.
+   */
+  linkCut(nodeId: number, cut: boolean): void {
+    if (cut) {
+      this.cutOff.add(nodeId);
+      return;
+    }
+    this.cutOff.delete(nodeId);
+    const dueByMs = this.nowMs() + this.viewBoundMs();
+    for (const [key, mismatch] of this.mismatches) {
+      const [sid = ''] = key.split('|');
+      if (this.sockets.get(sid)?.nodeId === nodeId) {
+        mismatch.dueByMs = Math.max(mismatch.dueByMs, dueByMs);
+      }
+    }
   }
 
   /** A node's presence refresh reached the store: it knows the node's sockets as of now. */
@@ -888,9 +922,10 @@ export class Invariants {
       });
     }
     for (const [key, mismatch] of this.mismatches) {
+      const [sid, teacher] = key.split('|');
+      if (this.isCutOff(sid ?? '')) continue;
       const overdue = now > mismatch.dueByMs && !(suspended && mismatch.waitsForSessionEnd);
       if (!overdue && mismatch.inStep !== true) continue;
-      const [sid, teacher] = key.split('|');
       this.check('manager-view', false, () => {
         const seen = this.sockets.get(sid ?? '')?.view?.online.has(teacher ?? '');
         const what = `manager socket ${sid} has shown ${teacher} ${seen ? 'online' : 'offline'} since ${stamp(mismatch.sinceMs)}, against the truth`;

@@ -49,6 +49,11 @@ export interface SharedPorts {
   readonly cooldowns: CooldownLedger;
   readonly presenceLog: PresenceLog;
   readonly notifier: InMemoryNotifier;
+  /**
+   * Whether an event node `fromNodeId` sends reaches socket `sid` now: its own sockets always,
+   * another node's only while both nodes' links work (the Redis adapter drops the rest).
+   */
+  readonly reaches: (fromNodeId: number, sid: string) => boolean;
   readonly analytics: Analytics;
   readonly tokens: TokenVerifier;
   readonly timings: Timings;
@@ -114,7 +119,11 @@ export class SimNode {
     readonly node: ClassroomNode;
     readonly scheduler: ProcessScheduler;
     readonly feed: SimExpiryFeed;
+    /** What the node listens to for its link coming back. */
+    readonly restored: Array<() => void>;
   } | null = null;
+  /** The sockets whose transport runs through this node: from their handshake until they go. */
+  private readonly transports = new Set<string>();
   /** Counts processes: a message sent to one process never reaches the next. */
   incarnation = 0;
 
@@ -135,6 +144,11 @@ export class SimNode {
     this.incarnation += 1;
     const scheduler = new ProcessScheduler(shared.clock, shared.agenda);
     const feed = new SimExpiryFeed();
+    const restored: Array<() => void> = [];
+    const notifier = shared.notifier.seenFrom({
+      reaches: (sid) => shared.reaches(this.id, sid),
+      onRestored: (listener) => restored.push(listener),
+    });
     const container = buildNode({
       // Tokens are the school's own (sim/school.ts), so no secret is ever used.
       jwt: { secret: 'unused-by-the-simulator' },
@@ -150,7 +164,7 @@ export class SimNode {
         lessons: shared.lessons,
         cooldowns: shared.cooldowns,
         presenceLog: shared.presenceLog,
-        notifier: shared.notifier,
+        notifier,
         analytics: shared.analytics,
         tokens: shared.tokens,
       },
@@ -177,12 +191,22 @@ export class SimNode {
       },
     });
     const node = resolve(container, 'node');
-    this.process = { node, scheduler, feed };
+    this.process = { node, scheduler, feed, restored };
     await node.start();
   }
 
   holds(sid: string): boolean {
     return this.process?.node.holds(sid) ?? false;
+  }
+
+  /** Whether socket `sid`'s transport runs through this node (held, or in its handshake). */
+  carries(sid: string): boolean {
+    return this.transports.has(sid);
+  }
+
+  /** The node's link to the other nodes is back: its process hears it. */
+  linkRestored(): void {
+    for (const listener of this.process?.restored ?? []) listener();
   }
 
   /**
@@ -192,6 +216,7 @@ export class SimNode {
    */
   async handshake(sid: string, user: SimUser, token: string): Promise<ConnectClientResult> {
     this.shared.notifier.connect(sid);
+    this.transports.add(sid);
     const result = await this.live().admit(sid, {
       role: user.role,
       orgId: user.orgId,
@@ -199,7 +224,7 @@ export class SimNode {
       token,
     });
     if (result.ok) this.live().connected(sid);
-    else this.shared.notifier.disconnect(sid);
+    else this.forget(sid);
     return result;
   }
 
@@ -242,7 +267,7 @@ export class SimNode {
    */
   async disconnect(sid: string, reason: string): Promise<boolean> {
     if (!this.holds(sid)) return false;
-    this.shared.notifier.disconnect(sid);
+    this.forget(sid);
     await this.live().disconnect(sid, reason);
     return true;
   }
@@ -262,6 +287,15 @@ export class SimNode {
     if (this.process === null) return;
     this.process.scheduler.alive = false;
     this.process = null;
+    // Its sockets vanish from every room with it.
+    for (const sid of this.transports) this.shared.notifier.disconnect(sid);
+    this.transports.clear();
+  }
+
+  /** The socket's transport is gone: it leaves every room. */
+  private forget(sid: string): void {
+    this.shared.notifier.disconnect(sid);
+    this.transports.delete(sid);
   }
 
   private request(sid: string, request: ClientRequest): Promise<Answer> {

@@ -249,6 +249,7 @@ class Simulation implements ActorHost {
         this.oracle.presenceRecorded(record),
       ),
       notifier: this.notifier,
+      reaches: (fromNodeId, sid) => this.reaches(fromNodeId, sid),
       analytics: new CountingAnalytics(),
       tokens: new SchoolTokens(this.school),
       timings,
@@ -439,6 +440,7 @@ class Simulation implements ActorHost {
       this.logLine(`n${node.id}'s store calls arrive ${lateByMs} ms past their deadline`);
     } else {
       link.setUp(false);
+      this.oracle.linkCut(node.id, true);
       this.logLine(`n${node.id}'s link to the store is down`);
     }
     this.after(forMs, kind === 'late' ? 'store_prompt' : 'link_up', () => {
@@ -449,7 +451,25 @@ class Simulation implements ActorHost {
       else link.setUp(true);
       this.logLine(`n${node.id}'s link to the store is ${kind === 'late' ? 'prompt' : 'up'} again`);
       this.linkChanged(node.id);
+      if (kind === 'down') {
+        this.oracle.linkCut(node.id, false);
+        node.linkRestored();
+      }
     });
+  }
+
+  /**
+   * The notifier's view of the links: a node whose link is down neither sends to nor hears from
+   * the other nodes' sockets; its own it reaches directly (a late link only delays the store).
+   */
+  private reaches(fromNodeId: number, sid: string): boolean {
+    const owner = this.nodes.find((node) => node.carries(sid));
+    if (owner === undefined || owner.id === fromNodeId) return true;
+    return !this.linkIsDown(fromNodeId) && !this.linkIsDown(owner.id);
+  }
+
+  private linkIsDown(nodeId: number): boolean {
+    return (this.linkFaults.get(`down:${nodeId}`) ?? 0) > 0;
   }
 
   /** Tells the oracle whether the node's link works, when that changed. */
@@ -488,8 +508,6 @@ class Simulation implements ActorHost {
     const node = this.prng.pick(live);
     const vanished = [...this.owners.keys()].filter((sid) => node.holds(sid));
     node.crash();
-    // Its sockets vanish from every room with it, and nothing else happens.
-    for (const sid of vanished) this.notifier.disconnect(sid);
     this.oracle.nodeAvailable(node.id, false);
     this.logLine(`n${node.id} crashed with ${vanished.length} sockets`);
     for (const sid of vanished) this.owners.get(sid)?.vanished(sid);

@@ -11,6 +11,7 @@ import { MikroOrmPresenceLog } from './adapters/mikro-orm/mikro-orm-presence-log
 import { openOrm } from './adapters/mikro-orm/orm.js';
 import { WriteFence } from './adapters/mikro-orm/write-fence.js';
 import { MixpanelAnalytics } from './adapters/mixpanel/mixpanel-analytics.js';
+import { ClusterLink } from './adapters/redis/cluster-link.js';
 import { ClusterParser } from './adapters/redis/cluster-parser.js';
 import { ClusterPublisher } from './adapters/redis/cluster-publisher.js';
 import { createRedisClient, isRedisUnavailable } from './adapters/redis/redis-clients.js';
@@ -38,14 +39,14 @@ export async function productionOptions(
   const adapters: { -readonly [K in keyof Adapters]?: Adapters[K] } = {};
   const readiness: ReadinessCheck[] = [];
   const closers: Array<() => Promise<void>> = [];
-  let socketAdapter: StartOptions['socketAdapter'];
+  let cluster: StartOptions['cluster'];
 
   if (config.redisUrl !== null) {
     const { redisUrl, redisKeyPrefix: keyPrefix } = config;
     const redis = createRedisClient(redisUrl, { name: 'classroom-presence', logger });
     const feed = new RedisSessionExpiryFeed({ redisUrl, keyPrefix, logger });
     adapters.presence = { store: new RedisPresenceStore(redis, { keyPrefix }), expiryFeed: feed };
-    socketAdapter = clusterAdapter(redisUrl, keyPrefix, logger, closers);
+    cluster = clusterAdapter(redisUrl, keyPrefix, logger, closers);
     readiness.push(
       { name: 'redis', check: async () => ({ ok: (await redis.ping()) === 'PONG' }) },
       {
@@ -107,7 +108,7 @@ export async function productionOptions(
     readiness,
     closers,
     metrics,
-    ...(socketAdapter === undefined ? {} : { socketAdapter }),
+    ...(cluster === undefined ? {} : { cluster }),
   };
 }
 
@@ -136,16 +137,16 @@ async function notificationsDetail(feed: RedisSessionExpiryFeed, redis: Redis): 
 }
 
 /**
- * The Socket.IO Redis adapter, so that rooms and `fetchSockets` span every node. All nodes must
- * use the same channel key (STACK trap 5); it carries the key prefix so that deployments sharing
- * one Redis stay apart.
+ * The Socket.IO Redis adapter, so that rooms and `fetchSockets` span every node, and the watch on
+ * its subscription. All nodes must use the same channel key (STACK trap 5); it carries the key
+ * prefix so that deployments sharing one Redis stay apart.
  */
 function clusterAdapter(
   redisUrl: string,
   keyPrefix: string,
   logger: Logger,
   closers: Array<() => Promise<void>>,
-): StartOptions['socketAdapter'] {
+): StartOptions['cluster'] {
   const log = logger.child({ component: 'socket-adapter' });
   const pub = createRedisClient(redisUrl, { name: 'classroom-socket-pub', logger });
   // Subscriptions are re-established by ioredis after every reconnect.
@@ -160,10 +161,14 @@ function clusterAdapter(
     key: `${keyPrefix}socket.io`,
     parser,
   });
-  // Socket.IO calls it with `new`, which an arrow function refuses; what it returns is the adapter.
-  return function ownAdapter(namespace: Namespace) {
-    const adapter = adapterOf(namespace);
-    parser.ownAdapter(adapter.uid);
-    return adapter;
+  const link = new ClusterLink(sub, log);
+  return {
+    // Socket.IO calls it with `new`, which an arrow function refuses; what it returns is the adapter.
+    adapter: function ownAdapter(namespace: Namespace) {
+      const adapter = adapterOf(namespace);
+      parser.ownAdapter(adapter.uid);
+      return adapter;
+    },
+    onLinkRestored: (listener) => link.onRestored(listener),
   };
 }

@@ -36,7 +36,11 @@ export interface StartOptions {
   /** Run in order on close, after the sockets are gone: flush analytics, close stores. */
   readonly closers?: ReadonlyArray<() => Promise<void>>;
   /** Socket.IO cluster adapter (Redis) when several nodes serve the same clients. */
-  readonly socketAdapter?: ServerOptions['adapter'];
+  readonly cluster?: {
+    readonly adapter: ServerOptions['adapter'];
+    /** Registers a listener for the adapter's link coming back after a loss. */
+    onLinkRestored(listener: () => void): void;
+  };
   /** Pass one to register other adapters' metrics (analytics) before the service starts. */
   readonly metrics?: ServiceMetrics;
 }
@@ -78,7 +82,7 @@ export async function startService(
   });
   const io = createSocketServer(httpServer, {
     allowEio3: config.edge.allowEio3,
-    ...(options.socketAdapter === undefined ? {} : { adapter: options.socketAdapter }),
+    ...(options.cluster === undefined ? {} : { adapter: options.cluster.adapter }),
   });
   const namespace = io.of(CLASSROOM_NAMESPACE);
   const edge = attachEdge(io, namespace, {
@@ -94,7 +98,12 @@ export async function startService(
     presenceLogDays: config.presenceLogDays,
     // Unique per process on a host, and what an operator finds in `ps` and the logs.
     nodeName: `${hostname()}:${process.pid}`,
-    adapters: { notifier: new SocketIoNotifier(namespace), ...options.adapters },
+    adapters: {
+      notifier: new SocketIoNotifier(namespace, (listener) =>
+        options.cluster?.onLinkRestored(listener),
+      ),
+      ...options.adapters,
+    },
     ...(options.useCases === undefined ? {} : { useCases: options.useCases }),
     observer: loggingNodeObserver(logger.child({ component: 'node' })),
   });

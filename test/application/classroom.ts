@@ -4,7 +4,10 @@ import { VirtualScheduler } from '../../sim/virtual-scheduler.js';
 import { DEMO, demoSeed } from '../../src/adapters/in-memory/demo-data.js';
 import { InMemoryAnalytics } from '../../src/adapters/in-memory/in-memory-analytics.js';
 import { InMemoryLessonRepository } from '../../src/adapters/in-memory/in-memory-lesson-repository.js';
-import { InMemoryNotifier } from '../../src/adapters/in-memory/in-memory-notifier.js';
+import {
+  InMemoryNotifier,
+  type NotifierLink,
+} from '../../src/adapters/in-memory/in-memory-notifier.js';
 import { InMemoryPresenceStore } from '../../src/adapters/in-memory/in-memory-presence-store.js';
 import { InMemorySessionExpiryFeed } from '../../src/adapters/in-memory/in-memory-session-expiry-feed.js';
 import { signAccessToken } from '../../src/adapters/jwt/sign-access-token.js';
@@ -83,6 +86,8 @@ export function classroom(
     rateLimit?: RateLimit;
     observer?: NodeObserver;
     useCases?: UseCaseDecorators;
+    /** The node's link to other nodes, for a node that is one of several. */
+    link?: NotifierLink;
   } = {},
 ) {
   const clock = new VirtualClock();
@@ -109,7 +114,7 @@ export function classroom(
       ids: new SequentialIdSource('insert'),
       presence: { store: presence, expiryFeed },
       lessons: options.lessons ?? database,
-      notifier,
+      notifier: options.link === undefined ? notifier : notifier.seenFrom(options.link),
       analytics,
     },
   });

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PresenceState } from '../../src/application/ports/realtime-notifier.js';
 import { ack, failure } from '../adapters/socket-io/classroom-harness.js';
 import { canStartOwnRedis, hasPostgres } from '../support/services.js';
 import { type Node, ORG, readiness, type SessionTimings, useOwnRedis } from './deployment.js';
@@ -259,6 +260,57 @@ describe.runIf(canFaultRedis)(
       const endedAfterMs = (ended.endedAtMs ?? 0) - leftAtMs;
       expect(endedAfterMs).toBeGreaterThanOrEqual(GRACE_MS - 50);
       expect(endedAfterMs).toBeLessThan(GRACE_MS + SESSION_END_SLACK_MS);
+    });
+  },
+);
+
+describe.runIf(canFaultRedis)(
+  'Production nodes when the node of a manager loses its link to Redis while a teacher on another node disconnects',
+  () => {
+    const timings: SessionTimings = {
+      PRESENCE_TTL_S: '4',
+      DISCONNECT_GRACE_S: '30',
+      SWEEP_INTERVAL_S: '1',
+    };
+    /** The node reconnects within its 2 s backoff; the rest is a loaded machine's slack. */
+    const LINK_BACK_MS = 5_000;
+    const own = useOwnRedis();
+    let link: FailoverProxy;
+
+    beforeAll(async () => {
+      link = await FailoverProxy.start([own.redis.url]);
+    });
+
+    afterAll(() => link?.stop());
+
+    it('send that manager presence_state again once the link is back, showing the teacher in the grace period', async () => {
+      const { deployment } = own;
+      const other = await deployment.startNode({ ...timings });
+      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link.url });
+      const session = await lessonUnderWay(deployment, [other, cutOff]);
+      const [managerOnOther, managerOnCutOff] = session.managers;
+      const left = { user_id: session.teacherId, reason: 'client namespace disconnect' };
+      await managerOnCutOff.settle();
+      const snapshotsBefore = managerOnCutOff.events('presence_state').length;
+
+      link.cut();
+      session.teacher.socket.disconnect();
+      await expect
+        .poll(() => managerOnOther.events('teacher_disconnect'), { timeout: 2_000 })
+        .toEqual([left]);
+      // Published while the cut-off node's subscriber was away: it never reaches that node.
+      await managerOnCutOff.settle();
+      expect(managerOnCutOff.events('teacher_disconnect')).toEqual([]);
+
+      link.mend();
+      const teacherIn = (state: unknown) =>
+        (state as PresenceState).teachers.find((entry) => entry.user_id === session.teacherId);
+      await expect
+        .poll(
+          () => managerOnCutOff.events('presence_state').slice(snapshotsBefore).map(teacherIn),
+          { timeout: LINK_BACK_MS },
+        )
+        .toEqual([expect.objectContaining({ state: 'disconnect', lesson_id: session.lessonId })]);
     });
   },
 );

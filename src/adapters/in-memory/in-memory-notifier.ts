@@ -14,14 +14,26 @@ export interface NotifierHooks {
   disconnect?(sid: string): void;
 }
 
+/**
+ * How one node of several reaches the others' sockets, over a link to them that may fail (the
+ * Redis adapter's publish and subscription).
+ */
+export interface NotifierLink {
+  /** Whether an event this node sends reaches socket `sid` now: its own sockets always do. */
+  reaches(sid: string): boolean;
+  /** Registers the node's listener for its link coming back after a loss. */
+  onRestored(listener: () => void): void;
+}
+
 export interface Delivery {
   readonly sid: string;
   readonly event: ServerEvent;
 }
 
 /**
- * Rooms and deliveries in memory: the notifier of unit tests and of the simulator, where K
- * simulated nodes share one instance as Socket.IO nodes share rooms over the Redis adapter.
+ * Rooms and deliveries in memory: the notifier of embedded mode and unit tests, and of the
+ * simulator, where K simulated nodes share one instance as Socket.IO nodes share rooms over the
+ * Redis adapter, each through its own `seenFrom` view.
  * A socket takes part once `connect(sid)` is called and until `disconnect(sid)`; joins of unknown
  * sockets are ignored, as a socket that went away cannot be put back into a room. The last
  * `capacity` deliveries are kept in `delivered`; `takeDelivered()` reads and clears them. Rooms
@@ -82,11 +94,34 @@ export class InMemoryNotifier implements RealtimeNotifier {
   }
 
   async emit(audience: Audience, event: ServerEvent): Promise<void> {
-    if (audience.kind === 'socket') {
-      if (this.sockets.has(audience.sid)) this.deliver(audience.sid, event);
-      return;
+    this.emitWhere(audience, event, () => true);
+  }
+
+  /** One process holds every socket: nothing is ever lost between nodes. */
+  onLinkRestored(): void {}
+
+  /**
+   * The notifier as one node of several sees it: what it emits reaches only the sockets `link`
+   * says it reaches — what a node publishes while its link is down, or what another node publishes
+   * while this one's is, is lost, as with the Redis adapter — and the node hears when its link is
+   * back. Rooms, closes and force-outs are the shared ones.
+   */
+  seenFrom(link: NotifierLink): RealtimeNotifier {
+    return {
+      join: (sid, audience) => this.join(sid, audience),
+      leaveAll: (sid) => this.leaveAll(sid),
+      close: (sid) => this.close(sid),
+      forceOut: (teacher, sid, event) => this.forceOut(teacher, sid, event),
+      emit: async (audience, event) => this.emitWhere(audience, event, link.reaches),
+      onLinkRestored: (listener) => link.onRestored(listener),
+    };
+  }
+
+  private emitWhere(audience: Audience, event: ServerEvent, reaches: (sid: string) => boolean) {
+    const sids = audience.kind === 'socket' ? [audience.sid] : this.membersOf(audience);
+    for (const sid of sids) {
+      if (this.sockets.has(sid) && reaches(sid)) this.deliver(sid, event);
     }
-    for (const sid of this.membersOf(audience)) this.deliver(sid, event);
   }
 
   async close(sid: string): Promise<void> {

@@ -12,9 +12,17 @@ import { identityOf } from './socket-state.js';
 /**
  * Delivers server events through Socket.IO rooms. With a cluster adapter (Redis) emits and
  * `fetchSockets()` reach every node; `join` only ever concerns sockets held by this node.
+ * `linkRestored` is how that adapter's subscription says it is back after a loss (none alone).
  */
 export class SocketIoNotifier implements RealtimeNotifier {
-  constructor(private readonly namespace: Namespace) {}
+  constructor(
+    private readonly namespace: Namespace,
+    private readonly linkRestored: (listener: () => void) => void = () => {},
+  ) {}
+
+  onLinkRestored(listener: () => void): void {
+    this.linkRestored(listener);
+  }
 
   /**
    * Works during the handshake middleware too, before the socket is in `namespace.sockets`: the

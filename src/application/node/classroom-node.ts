@@ -136,7 +136,7 @@ export interface NodeDeps {
   readonly presence: Pick<PresenceStore, 'nextDueAtMs'>;
   readonly presenceLog: Pick<PresenceLog, 'prune'>;
   readonly expiryFeed: SessionExpiryFeed;
-  readonly notifier: Pick<RealtimeNotifier, 'leaveAll' | 'emit' | 'close'>;
+  readonly notifier: Pick<RealtimeNotifier, 'leaveAll' | 'emit' | 'close' | 'onLinkRestored'>;
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly settings: NodeSettings;
@@ -234,6 +234,7 @@ export class ClassroomNode {
         }
       });
     });
+    this.deps.notifier.onLinkRestored(() => this.resendSnapshots());
     this.background.every('refresh presence', settings.presenceRefreshMs, () =>
       this.keepPresence(),
     );
@@ -298,6 +299,20 @@ export class ClassroomNode {
       // sent right away; events emitted meanwhile reached it already (it joined its org's room
       // while admitted) and the snapshot, read after them, already holds them.
       void this.enqueue(held, () => this.sendSnapshot(held));
+    }
+  }
+
+  /**
+   * The node's link to the other nodes is back after a loss: presence events they sent meanwhile
+   * never reached this node's managers, so each gets a fresh snapshot (PROTOCOL §5a), in its
+   * queue like the first one.
+   */
+  private resendSnapshots(): void {
+    if (this.closing !== null) return;
+    for (const held of this.held.values()) {
+      if (held.socket.identity.kind === 'manager_web' && !held.gone) {
+        void this.enqueue(held, () => this.sendSnapshot(held));
+      }
     }
   }
 

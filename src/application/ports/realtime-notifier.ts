@@ -90,4 +90,11 @@ export interface RealtimeNotifier {
    * any node, then disconnects them. Resolves to how many sockets received it.
    */
   forceOut(teacher: TeacherRef, sid: string | null, event: ServerEvent): Promise<number>;
+
+  /**
+   * Calls `listener` each time this node's link to the other nodes is back after a loss: what they
+   * sent meanwhile never reached this node's sockets, so whatever those sockets keep of it must
+   * be sent again. A node that is alone never loses anything and never calls it.
+   */
+  onLinkRestored(listener: () => void): void;
 }

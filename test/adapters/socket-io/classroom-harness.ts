@@ -341,6 +341,9 @@ export class FaultyNotifier implements RealtimeNotifier {
     if (this.failEmits) throw new Error('notifier exploded');
     await this.inner.emit(audience, event);
   };
+
+  onLinkRestored: RealtimeNotifier['onLinkRestored'] = (listener) =>
+    this.inner.onLinkRestored(listener);
 }
 
 function lineCollector(lines: Array<Record<string, unknown>>): Writable {

@@ -313,6 +313,28 @@ describe('ClassroomNode', () => {
         error: { code: 'forbidden' },
       });
     });
+    it('sends every manager it holds a fresh snapshot when its link to the other nodes is back', async () => {
+      const restored: Array<() => void> = [];
+      const c = classroom({
+        link: { reaches: () => true, onRestored: (listener) => restored.push(listener) },
+      });
+      await c.node.start();
+      const linus = await c.connect('linus', LINUS);
+      const margaret = await c.connect('margaret', { ...LINUS, userId: 'm-margaret' });
+      await c.connect('ada', ADA);
+      await c.disconnect(margaret);
+      c.heard();
+      for (const listener of restored) listener();
+      await c.node.idle();
+      expect(c.heard()).toEqual([
+        [
+          linus.sid,
+          'presence_state',
+          { teachers: [expect.objectContaining({ user_id: 't-ada', state: 'connect' })] },
+        ],
+      ]);
+    });
+
     it('sends a manager admitted while the store was away its snapshot once it is back', async () => {
       const c = classroom();
       await c.connect('ada', ADA);
