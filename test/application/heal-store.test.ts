@@ -27,6 +27,7 @@ describe('HealStore', () => {
     await heal.execute([]);
     expect(await heal.execute([held(ada, epochAt(c.clock.nowMs()), MATH)])).toEqual({
       lost: false,
+      ended: [],
     });
   });
 
@@ -43,7 +44,7 @@ describe('HealStore', () => {
     c.heard();
     expect(
       await heal.execute([held(ada, epochAt(connectedAtMs), MATH), held(s1, null, MATH)]),
-    ).toEqual({ lost: true });
+    ).toEqual({ lost: true, ended: [] });
     expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
     const keys = protocolKeys(c.store);
     expect(keys[aliveKey(ADA)]).toEqual({
@@ -52,6 +53,41 @@ describe('HealStore', () => {
     });
     expect(keys[`lesson_teacher_${MATH}`]).toEqual({ 't-ada': 'ada' });
     expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
+  });
+
+  it('does not put back a teacher who logged out on another device before the loss, and says its socket’s session ended', async () => {
+    const c = classroom();
+    const heal = c.use('healStore');
+    await heal.execute([]);
+    await c.connect('linus', LINUS);
+    const connectedAtMs = c.clock.nowMs();
+    const laptop = await c.joined('ada', ADA, MATH);
+    const tablet = await c.joined('ada-tablet', ADA, MATH);
+    c.clock.advance(5_000);
+    const { orgId, userId } = laptop.identity;
+    expect(await c.use('logout').execute({ socket: laptop, userId, orgId })).toEqual(ok({}));
+    // The store forgets the logout before the tablet's node refreshed and learnt of it.
+    c.clock.advance(1_000);
+    c.store.restartEmpty();
+    c.heard();
+    expect(await heal.execute([held(tablet, epochAt(connectedAtMs), MATH)])).toEqual({
+      lost: true,
+      ended: ['ada-tablet'],
+    });
+    expect(c.heard()).toEqual([]);
+    // Not connected: only the reconciliation's grace period for her active lesson.
+    expect(protocolKeys(c.store)[aliveKey(ADA)]).toMatchObject({ state: 'disconnect' });
+    // A session that began after the logout is put back as usual.
+    c.clock.advance(1_000);
+    const phone = await c.connect('ada-phone', ADA);
+    c.store.restartEmpty();
+    c.heard();
+    const { epoch } = c.teacherPresence(phone);
+    expect(await heal.execute([held(phone, epoch, null)])).toEqual({
+      lost: true,
+      ended: [],
+    });
+    expect(c.heard()).toEqual([['linus', 'teacher_connect', { user_id: 't-ada' }]]);
   });
 
   it('tells the managers of a teacher it put back whose session another node had restored in grace', async () => {
@@ -119,7 +155,7 @@ describe('HealStore', () => {
     const heal = c.use('healStore');
     expect(
       await heal.execute([held(ada, epochAt(connectedAtMs), MATH), held(s1, null, MATH)]),
-    ).toEqual({ lost: false });
+    ).toEqual({ lost: false, ended: [] });
     const keys = protocolKeys(c.store);
     expect(keys[aliveKey(ADA)]).toMatchObject({ state: 'connect' });
     expect(keys[`lesson_student_${MATH}`]).toEqual({ 's-1': 's1' });
@@ -161,7 +197,7 @@ describe('HealStore', () => {
     c.database.setAvailable(false);
     await expect(heal.execute([])).rejects.toThrow();
     c.database.setAvailable(true);
-    expect(await heal.execute([])).toEqual({ lost: false });
+    expect(await heal.execute([])).toEqual({ lost: false, ended: [] });
     expect(protocolKeys(c.store)).not.toHaveProperty([aliveKey(ADA)]);
     c.clock.advance(DEFAULT_TIMINGS.sessionEndLeaseMs);
     await heal.execute([]);

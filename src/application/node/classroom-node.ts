@@ -467,20 +467,30 @@ export class ClassroomNode {
   private async keepPresence(): Promise<void> {
     await this.heal();
     const { ended } = await this.deps.useCases.refreshPresence.execute(this.presenceSockets());
-    for (const sid of ended) {
-      const held = this.held.get(sid);
-      if (held !== undefined) held.loggedOut = true;
-    }
+    this.sessionsEnded(ended);
   }
 
-  /** Looks whether the store lost data and heals it: what the node holds, and `also`. */
-  private heal(also: readonly HeldSocketState[] = []): Promise<{ readonly lost: boolean }> {
+  /**
+   * Looks whether the store lost data and heals it: what the node holds, and `also`. Held sockets
+   * whose session ended meanwhile are no longer refreshed.
+   */
+  private async heal(also: readonly HeldSocketState[] = []): Promise<{ readonly lost: boolean }> {
     const states: HeldSocketState[] = [...also];
     for (const held of this.held.values()) {
       if (held.gone || held.loggedOut) continue;
       states.push({ socket: held.socket, epoch: held.epoch, lessonId: held.lessonId });
     }
-    return this.deps.useCases.healStore.execute(states);
+    const { lost, ended } = await this.deps.useCases.healStore.execute(states);
+    this.sessionsEnded(ended);
+    return { lost };
+  }
+
+  /** TeacherApp sockets whose teacher has no session any more: they count as logged out. */
+  private sessionsEnded(sids: readonly string[]): void {
+    for (const sid of sids) {
+      const held = this.held.get(sid);
+      if (held !== undefined) held.loggedOut = true;
+    }
   }
 
   /**
