@@ -147,8 +147,9 @@ function setState(userId, state, detail = {}) {
 }
 
 /**
- * A `presence_state` payload, from the push after connecting or a `get_presence` answer. Teachers
- * the page has seen that the snapshot leaves out have no session any more: they are offline.
+ * A `presence_state` payload: pushed after connecting and whenever the node re-syncs its managers,
+ * or a `get_presence` answer. Teachers the page has seen that the snapshot leaves out have no
+ * session any more: they are offline.
  * @param {{ teachers: Array<{ user_id: string, state: string, since: number, lesson_id: string | null }> }} snapshot
  */
 function applySnapshot(snapshot) {
