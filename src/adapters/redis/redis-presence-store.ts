@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { type ChainableCommander, type Redis, ReplyError } from 'ioredis';
 import type {
   HeldSocketState,
   JoinLessonOutcome,
@@ -105,7 +105,8 @@ interface Replies {
 type SeatClaimReply =
   | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
   | ['held', '']
-  | ['claimed', string];
+  | ['claimed', string]
+  | ['failed', string];
 
 interface SeatClaim {
   readonly socket: SocketOf;
@@ -440,6 +441,9 @@ export class RedisPresenceStore implements PresenceStore {
         return ok({ alreadyHeld: true, releasedSeatId: null });
       case 'claimed':
         return ok({ alreadyHeld: false, releasedSeatId: orNull(reply[1]) });
+      case 'failed':
+        // What Redis would have answered this claim alone: the claims served with it stand.
+        throw new ReplyError(reply[1]);
       default:
         return fail(reply[0]);
     }

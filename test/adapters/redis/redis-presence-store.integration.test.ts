@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
@@ -392,6 +392,23 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
         2: '',
         3: 's-2',
       });
+    });
+
+    it('fails only the claim that meets a key of the wrong type, not those served with it', async () => {
+      const [a, b] = await connectStudents(2);
+      await joinOn(0, a as SocketOf, 'L-ok', 3);
+      await joinOn(0, b as SocketOf, 'L-bad', 3);
+      await (nodes[0] as Redis).set(`${prefix}lesson_seat_L-bad`, 'not a seat map');
+      const [good, bad] = await Promise.allSettled([
+        storeFor(0).claimSeat({ socket: a as SocketOf, lessonId: 'L-ok', seatId: '1' }),
+        storeFor(0).claimSeat({ socket: b as SocketOf, lessonId: 'L-bad', seatId: '1' }),
+      ]);
+      expect(good).toEqual({
+        status: 'fulfilled',
+        value: { ok: true, value: { alreadyHeld: false, releasedSeatId: null } },
+      });
+      expect(bad?.status === 'rejected' && bad.reason).toBeInstanceOf(ReplyError);
+      expect(bad?.status === 'rejected' && String(bad.reason)).toMatch(/WRONGTYPE/);
     });
 
     it('creates a seat map larger than one Lua unpack can carry', async () => {

@@ -4,7 +4,8 @@
 -- KEYS: per claim i = 0, 1, …: 2i+1 lesson_student, 2i+2 lesson_seat
 -- ARGV: 1 deadline, then per claim i: 3i+2 student, 3i+3 sid, 3i+4 seat
 -- Reply: per claim, in order: {'not_in_lesson'} | {'needs_seat_map'} | {'seat_not_found'} |
---        {'seat_taken'} | {'held', ''} | {'claimed', released seat or ''}
+--        {'seat_taken'} | {'held', ''} | {'claimed', released seat or ''} |
+--        {'failed', Redis' error} (a key of the wrong type: that claim's error, not the others')
 local function claim(students, seat_map, student, sid, seat)
   if redis.call('HGET', students, student) ~= sid then return { 'not_in_lesson' } end
   if redis.call('EXISTS', seat_map) == 0 then return { 'needs_seat_map' } end
@@ -26,7 +27,11 @@ end
 
 local replies = {}
 for i = 0, #KEYS / 2 - 1 do
-  replies[i + 1] =
-    claim(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[3 * i + 2], ARGV[3 * i + 3], ARGV[3 * i + 4])
+  local done, reply =
+    pcall(claim, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[3 * i + 2], ARGV[3 * i + 3], ARGV[3 * i + 4])
+  if not done then
+    reply = { 'failed', type(reply) == 'table' and reply.err or tostring(reply) }
+  end
+  replies[i + 1] = reply
 end
 return replies
