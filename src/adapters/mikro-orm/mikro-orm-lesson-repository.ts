@@ -3,9 +3,9 @@ import type { Attendance, LessonRepository } from '../../application/ports/lesso
 import type { TeacherRef } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { Lesson, LessonSeed } from '../../domain/lesson.js';
+import { StatementBatcher } from '../support/statement-batcher.js';
 import { LessonEntity, QuizEntity, TaskEntity } from './entities.js';
 import { runSql } from './sql.js';
-import { StatementBatcher } from './statement-batcher.js';
 import { WriteFence } from './write-fence.js';
 
 /** Most calls one statement serves: bounds the statement's size and its parameters. */

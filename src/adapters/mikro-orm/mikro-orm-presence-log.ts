@@ -6,8 +6,8 @@ import type { PresenceHistoryQuery, PresenceLog } from '../../application/ports/
 import type { Id } from '../../domain/ids.js';
 import type { PresenceEventKind, PresenceRecord } from '../../domain/presence.js';
 import { positiveInteger } from '../support/positive-integer.js';
+import { StatementBatcher } from '../support/statement-batcher.js';
 import { runSql } from './sql.js';
-import { StatementBatcher } from './statement-batcher.js';
 import { WriteFence } from './write-fence.js';
 
 /** Most records one insert carries: bounds the statement's size. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { type ChainableCommander, type Redis, ReplyError } from 'ioredis';
 import type {
   HeldSocketState,
   JoinLessonOutcome,
@@ -21,6 +21,7 @@ import type { PresencePhase, TeacherPresenceView } from '../../domain/presence.j
 import { fail, ok, type Result } from '../../domain/result.js';
 import type { SeatMap } from '../../domain/seat-map.js';
 import { epochAt, type SessionEpoch } from '../../domain/session.js';
+import { StatementBatcher } from '../support/statement-batcher.js';
 import {
   aliveKey,
   CONTINUITY_KEY,
@@ -86,10 +87,7 @@ interface Replies {
   cancel_cooldown: 1;
   join_lesson: ['needs_seat_map'] | ['joined', string, string];
   undo_join_lesson: 1;
-  claim_seat:
-    | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
-    | ['held', '']
-    | ['claimed', string];
+  claim_seat: SeatClaimReply[];
   ensure_seat_map: 0 | 1;
   revert_seat_claim: 1;
   settle_expired_session: ['none'] | ['grace', string] | ['claimed', string];
@@ -101,6 +99,19 @@ interface Replies {
   restore_session: 0 | 1;
   restore_cooldown: 0 | 1;
   cooldowns_restored: 0 | 1;
+}
+
+/** claim_seat's answer to one claim. */
+type SeatClaimReply =
+  | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
+  | ['held', '']
+  | ['claimed', string]
+  | ['failed', string];
+
+interface SeatClaim {
+  readonly socket: SocketOf;
+  readonly lessonId: Id;
+  readonly seatId: string;
 }
 
 /** How `defineCommand` exposes a script on a client or a pipeline: numkeys, keys, then args. */
@@ -129,6 +140,11 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 const DEFAULT_FENCE_MARGIN_MS = 100;
 /** How often the offset between this host's clock and Redis' is measured again. */
 const CLOCK_OFFSET_REFRESH_MS = 60_000;
+/**
+ * Most seat claims one claim_seat call serves: Redis runs nothing else while a script runs, and
+ * each claim is a few hash reads (a seat map's scan when the student moves).
+ */
+const MAX_CLAIMS_PER_CALL = 200;
 /** A call retried because another moved the lesson in between gives up after this many. */
 const MAX_LESSON_ATTEMPTS = 3;
 
@@ -155,8 +171,8 @@ interface SessionRecord {
  * The presence store on Redis (PROTOCOL §7 key layout plus the service's own keys in ./keys.ts;
  * what each method does is the port's JSDoc). Every transition is one Lua script from ./lua, so it
  * is atomic across nodes and costs one round trip; the batch methods send one script call per
- * item in a single pipeline, and the calls made in one event-loop turn leave in one socket write
- * (`writeCoalescer`). Every key a script touches is one of its KEYS. A connect whose user was in a
+ * item in a single pipeline, seat claims made together share one script call (`seatClaims`), and
+ * the calls made in one event-loop turn leave in one socket write (`writeCoalescer`). Every key a script touches is one of its KEYS. A connect whose user was in a
  * lesson takes two round trips: the lesson's key is only known once the directory has been read.
  *
  * Fencing (PROTOCOL §6a.1): every script gets a deadline — now + the client's command timeout −
@@ -178,6 +194,23 @@ export class RedisPresenceStore implements PresenceStore {
   /** The connection the offset was measured on: a new one may reach another server (a failover). */
   private offsetMeasuredOn: Redis['stream'] | null = null;
   private measuring: Promise<number> | null = null;
+  /**
+   * Seat claims made together go in one claim_seat call: each call's cost is mostly ioredis's
+   * work per command and the fence's clock read, not the claim's, and a lesson's students claim
+   * their seats at once.
+   */
+  private readonly seatClaims = new StatementBatcher<SeatClaim, SeatClaimReply>({
+    maxBatchSize: MAX_CLAIMS_PER_CALL,
+    serve: (claims) =>
+      this.run(
+        'claim_seat',
+        claims.flatMap(({ lessonId }) => [
+          this.key(lessonStudentsKey(lessonId)),
+          this.key(seatsKey(lessonId)),
+        ]),
+        claims.flatMap(({ socket, seatId }) => [socket.identity.userId, socket.sid, seatId]),
+      ),
+  });
 
   constructor(
     private readonly redis: Redis,
@@ -401,22 +434,16 @@ export class RedisPresenceStore implements PresenceStore {
     );
   }
 
-  async claimSeat(input: {
-    readonly socket: SocketOf;
-    readonly lessonId: Id;
-    readonly seatId: string;
-  }): Promise<Result<SeatChange, SeatClaimError>> {
-    const { socket, lessonId, seatId } = input;
-    const reply = await this.run(
-      'claim_seat',
-      [this.key(lessonStudentsKey(lessonId)), this.key(seatsKey(lessonId))],
-      [socket.identity.userId, socket.sid, seatId],
-    );
+  async claimSeat(input: SeatClaim): Promise<Result<SeatChange, SeatClaimError>> {
+    const reply = await this.seatClaims.submit(input);
     switch (reply[0]) {
       case 'held':
         return ok({ alreadyHeld: true, releasedSeatId: null });
       case 'claimed':
         return ok({ alreadyHeld: false, releasedSeatId: orNull(reply[1]) });
+      case 'failed':
+        // What Redis would have answered this claim alone: the claims served with it stand.
+        throw new ReplyError(reply[1]);
       default:
         return fail(reply[0]);
     }

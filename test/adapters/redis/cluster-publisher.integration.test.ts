@@ -32,6 +32,37 @@ describe.runIf(hasRedis)('ClusterPublisher on real Redis', () => {
     expect(await heard).toBe('hello');
   });
 
+  it('publishes the messages given together with one command, in order, bytes as given', async () => {
+    const channel = `${uniquePrefix()}socket.io`;
+    const subscriber = track(new Redis(REDIS_URL));
+    const heard: Buffer[] = [];
+    const allHeard = new Promise<void>((done) =>
+      subscriber.on('messageBuffer', (_channel, message: Buffer) => {
+        heard.push(message);
+        if (heard.length === 21) done();
+      }),
+    );
+    await subscriber.subscribe(channel);
+    const redis = track(quietClient(REDIS_URL));
+    const publisher = new ClusterPublisher(redis, new LogRecorder().logger);
+    // The script's first call on a connection is an EVAL; later ones are EVALSHA.
+    expect(await publisher.publish(channel, Buffer.of(0))).toBe(1);
+    const sent: string[] = [];
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, stream) => {
+      sent.push(command.name);
+      return sendCommand(command, stream);
+    };
+    const messages = Array.from({ length: 20 }, (_, i) => Buffer.of(0x93, 0xff, i));
+    const counts = await Promise.all(
+      messages.map((message) => publisher.publish(channel, message)),
+    );
+    await allHeard;
+    expect(counts).toEqual(messages.map(() => 1));
+    expect(heard.slice(1)).toEqual(messages);
+    expect(sent).toEqual(['evalsha']);
+  });
+
   it('answers a publish that Redis cannot take with 0 and a warning, never a rejection', async () => {
     const log = new LogRecorder();
     // Nothing listens on port 1: every command is refused at once.
@@ -40,7 +71,7 @@ describe.runIf(hasRedis)('ClusterPublisher on real Redis', () => {
     const publisher = new ClusterPublisher(unreachable, log.logger);
     expect(await publisher.publish('anything', 'lost')).toBe(0);
     expect(log.lines.map((line) => line.msg)).toContain(
-      'a cluster broadcast was lost: Redis is unavailable',
+      'cluster broadcasts were lost: Redis is unavailable',
     );
   });
 });

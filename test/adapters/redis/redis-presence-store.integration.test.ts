@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../../../src/adapters/redis/redis-presence-store.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
@@ -351,6 +351,64 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       expect(await (nodes[0] as Redis).hget(`${prefix}lesson_seat_L-seat`, '1')).toBe(
         winners[0]?.identity.userId,
       );
+    });
+
+    it('serves the seat claims of one node made together with one script call, each by its own rule', async () => {
+      const [a, b, c, d, e] = await connectStudents(5);
+      // e never joins the lesson; a starts on seat 3 and moves.
+      for (const socket of [a, b, c, d]) await joinOn(0, socket as SocketOf, 'L-batch', 3);
+      await storeFor(0).claimSeat({ socket: a as SocketOf, lessonId: 'L-batch', seatId: '3' });
+      const store = storeFor(0);
+      const redis = nodes[0] as Redis;
+      const sent: string[] = [];
+      const sendCommand = redis.sendCommand.bind(redis);
+      redis.sendCommand = (command, stream) => {
+        sent.push(command.name);
+        return sendCommand(command, stream);
+      };
+      try {
+        const claims = await Promise.all([
+          store.claimSeat({ socket: a as SocketOf, lessonId: 'L-batch', seatId: '1' }),
+          store.claimSeat({ socket: b as SocketOf, lessonId: 'L-batch', seatId: '1' }),
+          store.claimSeat({ socket: c as SocketOf, lessonId: 'L-batch', seatId: '3' }),
+          store.claimSeat({ socket: d as SocketOf, lessonId: 'L-batch', seatId: '9' }),
+          store.claimSeat({ socket: e as SocketOf, lessonId: 'L-batch', seatId: '2' }),
+          store.claimSeat({ socket: c as SocketOf, lessonId: 'L-batch', seatId: '3' }),
+        ]);
+        expect(claims).toEqual([
+          { ok: true, value: { alreadyHeld: false, releasedSeatId: '3' } },
+          { ok: false, error: 'seat_taken' },
+          { ok: true, value: { alreadyHeld: false, releasedSeatId: null } },
+          { ok: false, error: 'seat_not_found' },
+          { ok: false, error: 'not_in_lesson' },
+          { ok: true, value: { alreadyHeld: true, releasedSeatId: null } },
+        ]);
+        expect(sent).toEqual(['evalsha']);
+      } finally {
+        redis.sendCommand = sendCommand;
+      }
+      expect(await redis.hgetall(`${prefix}lesson_seat_L-batch`)).toEqual({
+        1: 's-0',
+        2: '',
+        3: 's-2',
+      });
+    });
+
+    it('fails only the claim that meets a key of the wrong type, not those served with it', async () => {
+      const [a, b] = await connectStudents(2);
+      await joinOn(0, a as SocketOf, 'L-ok', 3);
+      await joinOn(0, b as SocketOf, 'L-bad', 3);
+      await (nodes[0] as Redis).set(`${prefix}lesson_seat_L-bad`, 'not a seat map');
+      const [good, bad] = await Promise.allSettled([
+        storeFor(0).claimSeat({ socket: a as SocketOf, lessonId: 'L-ok', seatId: '1' }),
+        storeFor(0).claimSeat({ socket: b as SocketOf, lessonId: 'L-bad', seatId: '1' }),
+      ]);
+      expect(good).toEqual({
+        status: 'fulfilled',
+        value: { ok: true, value: { alreadyHeld: false, releasedSeatId: null } },
+      });
+      expect(bad?.status === 'rejected' && bad.reason).toBeInstanceOf(ReplyError);
+      expect(bad?.status === 'rejected' && String(bad.reason)).toMatch(/WRONGTYPE/);
     });
 
     it('creates a seat map larger than one Lua unpack can carry', async () => {

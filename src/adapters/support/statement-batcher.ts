@@ -17,8 +17,9 @@ export interface StatementBatcherOptions<Input, Output> {
 }
 
 /**
- * Gathers concurrent calls so that one statement serves many of them: with a hundred requests in
- * flight, a statement per request is a ceiling the database reaches long before the service does.
+ * Gathers concurrent calls so that one statement (an SQL statement, a Redis script call) serves
+ * many of them: with a hundred requests in flight, a statement per request is a ceiling the
+ * database reaches long before the service does.
  *
  * Calls made while the batcher is idle wait for the end of the current macrotask (`setImmediate`),
  * so that everything the event loop received in one go travels together; calls made while a batch
@@ -26,10 +27,11 @@ export interface StatementBatcherOptions<Input, Output> {
  * most one batch is in flight. A call is never served by a batch that was already sent when the
  * call was made: every answer comes from a statement issued after its call.
  *
- * When a batch finds the database unavailable, the calls waiting behind it are rejected with the
- * same error instead of being sent: they have already waited as long as the database took to fail,
- * and sending them would make them wait as long again before failing the same way. Any other
- * failure belongs to its batch alone; the calls behind it are sent as usual.
+ * When a batch finds its dependency unavailable (`DependencyUnavailableError`), the calls waiting
+ * behind it are rejected with the same error instead of being sent: they have already waited as
+ * long as the dependency took to fail, and sending them would make them wait as long again before
+ * failing the same way. Any other failure belongs to its batch alone; the calls behind it are sent
+ * as usual.
  */
 export class StatementBatcher<Input, Output> {
   private waiting: Array<Waiting<Input, Output>> = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StatementBatcher } from '../../../src/adapters/mikro-orm/statement-batcher.js';
+import { StatementBatcher } from '../../../src/adapters/support/statement-batcher.js';
 import { DependencyUnavailableError } from '../../../src/application/errors.js';
 
 function deferred<T>() {
