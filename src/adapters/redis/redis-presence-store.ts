@@ -85,9 +85,13 @@ interface Replies {
   logout_teacher: 0 | 1;
   start_cooldown: string;
   cancel_cooldown: 1;
-  join_lesson: ['needs_seat_map'] | ['joined', string, string];
+  join_lesson: Batched<['needs_seat_map'] | ['joined', string, string]>[];
   undo_join_lesson: 1;
-  claim_seat: SeatClaimReply[];
+  claim_seat: Batched<
+    | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
+    | ['held', '']
+    | ['claimed', string]
+  >[];
   ensure_seat_map: 0 | 1;
   revert_seat_claim: 1;
   settle_expired_session: ['none'] | ['grace', string] | ['claimed', string];
@@ -101,12 +105,14 @@ interface Replies {
   cooldowns_restored: 0 | 1;
 }
 
-/** claim_seat's answer to one claim. */
-type SeatClaimReply =
-  | ['not_in_lesson' | 'needs_seat_map' | 'seat_not_found' | 'seat_taken']
-  | ['held', '']
-  | ['claimed', string]
-  | ['failed', string];
+/** A batched script's answer to one of its calls (`serve_each` in lua/lib.lua). */
+type Batched<R> = R | ['failed', string];
+
+/** One call of a batched script: its keys and its own arguments. */
+interface BatchedCall {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+}
 
 interface SeatClaim {
   readonly socket: SocketOf;
@@ -130,6 +136,15 @@ function luaScripts(): ReadonlyMap<ScriptName, string> {
   return loaded;
 }
 
+/**
+ * A batched script's answer to one call, or what Redis would have answered that call alone when it
+ * failed: the calls served with it stand.
+ */
+function served<R>(reply: Batched<R>): R {
+  if (Array.isArray(reply) && reply[0] === 'failed') throw new ReplyError(String(reply[1]));
+  return reply as R;
+}
+
 /** What ioredis's own default would be, for a client made without `createRedisClient`. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 /**
@@ -141,10 +156,11 @@ const DEFAULT_FENCE_MARGIN_MS = 100;
 /** How often the offset between this host's clock and Redis' is measured again. */
 const CLOCK_OFFSET_REFRESH_MS = 60_000;
 /**
- * Most seat claims one claim_seat call serves: Redis runs nothing else while a script runs, and
- * each claim is a few hash reads (a seat map's scan when the student moves).
+ * Most calls one batched script call (claim_seat, join_lesson) serves: Redis runs nothing else
+ * while a script runs, and each call is a few hash reads and writes (a seat map's scan when a
+ * student moves, its copy when a socket joins).
  */
-const MAX_CLAIMS_PER_CALL = 200;
+const MAX_CALLS_PER_SCRIPT_CALL = 200;
 /** A call retried because another moved the lesson in between gives up after this many. */
 const MAX_LESSON_ATTEMPTS = 3;
 
@@ -171,8 +187,9 @@ interface SessionRecord {
  * The presence store on Redis (PROTOCOL §7 key layout plus the service's own keys in ./keys.ts;
  * what each method does is the port's JSDoc). Every transition is one Lua script from ./lua, so it
  * is atomic across nodes and costs one round trip; the batch methods send one script call per
- * item in a single pipeline, seat claims made together share one script call (`seatClaims`), and
- * the calls made in one event-loop turn leave in one socket write (`writeCoalescer`). Every key a script touches is one of its KEYS. A connect whose user was in a
+ * item in a single pipeline, joins and seat claims made together share one script call each
+ * (`batched`), and the calls made in one event-loop turn leave in one socket write
+ * (`writeCoalescer`). Every key a script touches is one of its KEYS. A connect whose user was in a
  * lesson takes two round trips: the lesson's key is only known once the directory has been read.
  *
  * Fencing (PROTOCOL §6a.1): every script gets a deadline — now + the client's command timeout −
@@ -195,22 +212,12 @@ export class RedisPresenceStore implements PresenceStore {
   private offsetMeasuredOn: Redis['stream'] | null = null;
   private measuring: Promise<number> | null = null;
   /**
-   * Seat claims made together go in one claim_seat call: each call's cost is mostly ioredis's
-   * work per command and the fence's clock read, not the claim's, and a lesson's students claim
-   * their seats at once.
+   * Seat claims made together go in one claim_seat call, and joins in one join_lesson call: each
+   * call's cost is mostly ioredis's work per command and the fence's clock read, not the script's,
+   * and a lesson's students join and claim their seats at once.
    */
-  private readonly seatClaims = new StatementBatcher<SeatClaim, SeatClaimReply>({
-    maxBatchSize: MAX_CLAIMS_PER_CALL,
-    serve: (claims) =>
-      this.run(
-        'claim_seat',
-        claims.flatMap(({ lessonId }) => [
-          this.key(lessonStudentsKey(lessonId)),
-          this.key(seatsKey(lessonId)),
-        ]),
-        claims.flatMap(({ socket, seatId }) => [socket.identity.userId, socket.sid, seatId]),
-      ),
-  });
+  private readonly seatClaims = this.batched('claim_seat');
+  private readonly joins = this.batched('join_lesson');
 
   constructor(
     private readonly redis: Redis,
@@ -401,13 +408,18 @@ export class RedisPresenceStore implements PresenceStore {
       this.key(identity.userId),
       ...(isTeacher ? this.sessionIndexKeys(identity) : []),
     ];
-    const reply = await this.run('join_lesson', keys, [
-      identity.userId,
-      sid,
-      lessonId,
-      lessonTtlS,
-      seats === undefined ? '' : JSON.stringify(seats),
-    ]);
+    const reply = served(
+      await this.joins.submit({
+        keys,
+        args: [
+          identity.userId,
+          sid,
+          lessonId,
+          lessonTtlS,
+          seats === undefined ? '' : JSON.stringify(seats),
+        ],
+      }),
+    );
     if (reply[0] === 'needs_seat_map') return { kind: 'needs_seat_map' };
     return {
       kind: 'joined',
@@ -435,15 +447,18 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async claimSeat(input: SeatClaim): Promise<Result<SeatChange, SeatClaimError>> {
-    const reply = await this.seatClaims.submit(input);
+    const { socket, lessonId, seatId } = input;
+    const reply = served(
+      await this.seatClaims.submit({
+        keys: [this.key(lessonStudentsKey(lessonId)), this.key(seatsKey(lessonId))],
+        args: [socket.identity.userId, socket.sid, seatId],
+      }),
+    );
     switch (reply[0]) {
       case 'held':
         return ok({ alreadyHeld: true, releasedSeatId: null });
       case 'claimed':
         return ok({ alreadyHeld: false, releasedSeatId: orNull(reply[1]) });
-      case 'failed':
-        // What Redis would have answered this claim alone: the claims served with it stand.
-        throw new ReplyError(reply[1]);
       default:
         return fail(reply[0]);
     }
@@ -679,6 +694,22 @@ export class RedisPresenceStore implements PresenceStore {
     };
     const deadline = this.deadline();
     return typeof deadline === 'number' ? send(deadline) : deadline.then(send);
+  }
+
+  /**
+   * The calls of a batched script made together, in one script call (`serve_each` in lua/lib.lua):
+   * each call's keys in order, and after the deadline, each call's key count and arguments.
+   */
+  private batched<N extends 'claim_seat' | 'join_lesson'>(name: N) {
+    return new StatementBatcher<BatchedCall, Replies[N][number]>({
+      maxBatchSize: MAX_CALLS_PER_SCRIPT_CALL,
+      serve: (calls) =>
+        this.run(
+          name,
+          calls.flatMap(({ keys }) => keys),
+          calls.flatMap(({ keys, args }) => [keys.length, ...args]),
+        ),
+    });
   }
 
   /** One script call per item in one pipeline; each item is atomic, the batch is not. */

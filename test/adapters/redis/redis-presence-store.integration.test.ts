@@ -411,6 +411,60 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       expect(bad?.status === 'rejected' && String(bad.reason)).toMatch(/WRONGTYPE/);
     });
 
+    it('serves a teacher’s and students’ joins made together with one script call, one failing alone', async () => {
+      const [a, b] = await connectStudents(2);
+      const ada = teacherSocket('t-ada', 'sid-ada');
+      const store = storeFor(0);
+      await store.connectTeacher({
+        socket: ada,
+        nowMs: Date.now(),
+        presenceTtlS: 60,
+        noCooldownInDatabase: true,
+        lessonTtlS: 60,
+      });
+      await (nodes[0] as Redis).set(`${prefix}lesson_seat_L-bad`, 'not a seat map');
+      const redis = nodes[0] as Redis;
+      const sent: string[] = [];
+      const sendCommand = redis.sendCommand.bind(redis);
+      redis.sendCommand = (command, stream) => {
+        sent.push(command.name);
+        return sendCommand(command, stream);
+      };
+      const joining = (socket: SocketOf, lessonId: string) =>
+        store.joinLesson({ socket, lessonId, seatCount: 2, lessonTtlS: 60 });
+      let answers: PromiseSettledResult<unknown>[];
+      try {
+        answers = await Promise.allSettled([
+          joining(a as SocketOf, 'L-new'),
+          store.joinLesson({
+            socket: ada,
+            lessonId: 'L-1',
+            seatCount: 2,
+            lessonTtlS: 60,
+            seats: initialSeatMap(2),
+          }),
+          joining(b as SocketOf, 'L-bad'),
+          joining(b as SocketOf, 'L-1'),
+        ]);
+        expect(sent).toEqual(['evalsha']);
+      } finally {
+        redis.sendCommand = sendCommand;
+      }
+      const seats = { 1: '', 2: '' };
+      expect(answers.map((answer) => answer.status === 'fulfilled' && answer.value)).toEqual([
+        { kind: 'needs_seat_map' },
+        { kind: 'joined', seats, previousLessonId: null },
+        false,
+        // What the failed join wrote before its error stays, as with a call of its own (Redis
+        // does not undo a script), so the directory last named L-bad.
+        { kind: 'joined', seats, previousLessonId: 'L-bad' },
+      ]);
+      const failed = answers[2];
+      expect(failed?.status === 'rejected' && String(failed.reason)).toMatch(/WRONGTYPE/);
+      expect(await redis.hgetall(`${prefix}lesson_teacher_L-1`)).toEqual({ 't-ada': 'sid-ada' });
+      expect(await redis.hgetall(`${prefix}lesson_student_L-1`)).toEqual({ 's-1': 'sid-1' });
+    });
+
     it('creates a seat map larger than one Lua unpack can carry', async () => {
       const [socket] = await connectStudents(1);
       const joined = await joinOn(0, socket as SocketOf, 'L-hall', 9_000);

@@ -80,7 +80,18 @@ describe.runIf(hasRedis)('writeCoalescer on real Redis', () => {
       store = new RedisPresenceStore(redis, { keyPrefix: prefix });
     });
 
-    it('sends the joins made in one turn in one write and answers each', async () => {
+    it('sends the student connects made in one turn in one write and answers each', async () => {
+      const connect = (i: number) =>
+        store.connectStudent({ socket: studentSocket(`s-${i}`, `sid-s${i}`), lessonTtlS: 60 });
+      // The store's first call reads Redis' clock (TIME) before it is sent; later ones do not.
+      await connect(0);
+      const counts = countSocketWrites(redis);
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(i + 1)));
+      expect(counts).toEqual({ writes: 1, chunks: 20 });
+      expect(answers).toEqual(Array.from({ length: 20 }, () => ({ lessonId: null })));
+    });
+
+    it('sends the joins made in one turn as one script call, and answers each', async () => {
       const join = (i: number) =>
         store.joinLesson({
           socket: studentSocket(`s-${i}`, `sid-s${i}`),
@@ -89,18 +100,17 @@ describe.runIf(hasRedis)('writeCoalescer on real Redis', () => {
           lessonTtlS: 60,
           seats: initialSeatMap(3),
         });
-      // The store's first call reads Redis' clock (TIME) before it is sent; later ones do not.
       await join(0);
       const counts = countSocketWrites(redis);
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => join(i + 1)));
-      expect(counts).toEqual({ writes: 1, chunks: 20 });
-      for (const answer of answers) {
-        expect(answer).toEqual({
+      expect(counts).toEqual({ writes: 1, chunks: 1 });
+      expect(answers).toEqual(
+        Array.from({ length: 20 }, () => ({
           kind: 'joined',
           seats: { 1: '', 2: '', 3: '' },
           previousLessonId: null,
-        });
-      }
+        })),
+      );
     });
   });
 

@@ -1,12 +1,12 @@
 -- claim_seat: students take seats, each by the rule of claimSeat in src/domain/seat-map.ts
--- (PresenceStore.claimSeat). One call serves the claims made together, one after the other, as
--- that many calls would.
--- KEYS: per claim i = 0, 1, …: 2i+1 lesson_student, 2i+2 lesson_seat
--- ARGV: 1 deadline, then per claim i: 3i+2 student, 3i+3 sid, 3i+4 seat
+-- (PresenceStore.claimSeat). Batched (`serve_each` in lib.lua): one call serves the claims made
+-- together.
+-- KEYS: per claim: lesson_student, lesson_seat
+-- ARGV: 1 deadline, then per claim: 2 (its number of KEYS), student, sid, seat
 -- Reply: per claim, in order: {'not_in_lesson'} | {'needs_seat_map'} | {'seat_not_found'} |
---        {'seat_taken'} | {'held', ''} | {'claimed', released seat or ''} |
---        {'failed', Redis' error} (a key of the wrong type: that claim's error, not the others')
-local function claim(students, seat_map, student, sid, seat)
+--        {'seat_taken'} | {'held', ''} | {'claimed', released seat or ''} | {'failed', error}
+return serve_each(4, function(keys, args)
+  local students, seat_map, student, sid, seat = keys[1], keys[2], args[1], args[2], args[3]
   if redis.call('HGET', students, student) ~= sid then return { 'not_in_lesson' } end
   if redis.call('EXISTS', seat_map) == 0 then return { 'needs_seat_map' } end
   local holder = redis.call('HGET', seat_map, seat)
@@ -23,15 +23,4 @@ local function claim(students, seat_map, student, sid, seat)
   end
   redis.call('HSET', seat_map, seat, student)
   return { 'claimed', released }
-end
-
-local replies = {}
-for i = 0, #KEYS / 2 - 1 do
-  local done, reply =
-    pcall(claim, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[3 * i + 2], ARGV[3 * i + 3], ARGV[3 * i + 4])
-  if not done then
-    reply = { 'failed', type(reply) == 'table' and reply.err or tostring(reply) }
-  end
-  replies[i + 1] = reply
-end
-return replies
+end)

@@ -141,3 +141,22 @@ local function keep_live()
   end
   return outcome
 end
+
+-- A batched script serves the calls one node made together, one after the other, as that many
+-- calls would. After the deadline, ARGV holds `stride` values per call: the number of KEYS it
+-- takes (its keys come in order in KEYS), then its own arguments. `one(keys, args)` runs each
+-- call under pcall, so that a key of the wrong type fails that call alone, answered
+-- {'failed', Redis' error}. The replies come in order.
+local function serve_each(stride, one)
+  local replies, next_key = {}, 1
+  for a = 2, #ARGV, stride do
+    local count = tonumber(ARGV[a])
+    local keys = {}
+    for k = 1, count do keys[k] = KEYS[next_key + k - 1] end
+    next_key = next_key + count
+    local done, reply = pcall(one, keys, { unpack(ARGV, a + 1, a + stride - 1) })
+    if not done then reply = { 'failed', type(reply) == 'table' and reply.err or tostring(reply) } end
+    replies[#replies + 1] = reply
+  end
+  return replies
+end
