@@ -40,13 +40,18 @@ const teacherRef = { orgId: org, userId: 't-bench' };
 const lessonId = 'lesson-bench';
 const seats = initialSeatMap(30);
 const t0 = Date.now();
+/**
+ * A fresh key prefix is a store with no continuity mark yet, which counts as one that lost its
+ * data: a connect there is `unverified` (one round trip, nothing written) unless the database was
+ * asked and holds no cooldown, as ConnectClient tells it after a loss.
+ */
+const teacherConnect = { presenceTtlS: 1, lessonTtlS: 60, noCooldownInDatabase: true } as const;
 
 /** A lesson's life in order, so that every operation acts on state that makes it do its work. */
 const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
   [
     'connectTeacher',
-    (store) =>
-      store.connectTeacher({ socket: teacher, nowMs: t0, presenceTtlS: 1, lessonTtlS: 60 }),
+    (store) => store.connectTeacher({ socket: teacher, nowMs: t0, ...teacherConnect }),
   ],
   [
     'joinLesson',
@@ -92,13 +97,7 @@ const scenario: [string, (store: PresenceStore) => Promise<unknown>][] = [
   ['isTeacherOnline', (store) => store.isTeacherOnline(teacherRef)],
   [
     'connectTeacher (reconnect into a lesson)',
-    (store) =>
-      store.connectTeacher({
-        socket: reconnecting,
-        nowMs: t0 + 30,
-        presenceTtlS: 1,
-        lessonTtlS: 60,
-      }),
+    (store) => store.connectTeacher({ socket: reconnecting, nowMs: t0 + 30, ...teacherConnect }),
   ],
   ['disconnectStudent', (store) => store.disconnectStudent({ socket: student, lessonTtlS: 60 })],
   ['snapshot', (store) => store.snapshot(org)],
@@ -269,7 +268,9 @@ MONITOR shows Redis received from that connection (the commands a Lua script run
 counted). "First call" is the first use of each script on a connection (EVAL with the script's
 text); afterwards ioredis sends EVALSHA. The store's very first call also reads Redis' clock
 (\`time\`), to set the deadline its scripts fence against. The batch methods
-(\`refreshTeachers\`, \`restoreSockets\`, ...) send one script call per item, in one pipeline.
+(\`refreshTeachers\`, \`restoreSockets\`, ...) send one script call per item, in one pipeline;
+\`restoreCooldowns\` then marks the loss reconciled, in a second round trip that only follows once
+every cooldown is back. Joins and seat claims made together share one script call (one here).
 A TeacherApp disconnect is \`disconnectTeacher\` and, after the managers were told,
 \`isTeacherOnline\` (the re-check that keeps their view in the store's order across nodes): two
 round trips, the second off the state change's path. A connect whose user was in a lesson takes
