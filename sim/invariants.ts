@@ -1,6 +1,6 @@
 import type { PresenceState, ServerEvent } from '../src/application/ports/realtime-notifier.js';
 import type { Timings } from '../src/application/settings.js';
-import type { ClientIdentity, TeacherRef } from '../src/domain/clients.js';
+import { type ClientIdentity, type TeacherRef, teacherKey } from '../src/domain/clients.js';
 import type { DomainError } from '../src/domain/errors.js';
 import type { Id } from '../src/domain/ids.js';
 import type { LessonStatus } from '../src/domain/lesson.js';
@@ -126,8 +126,6 @@ const RECORD_REASONS: Readonly<Record<PresenceRecord['kind'], readonly string[]>
   session_end: ['grace_expired'],
 };
 
-const keyOf = (teacher: TeacherRef): string => `${teacher.orgId}:${teacher.userId}`;
-
 /**
  * The simulator's oracle: the truth, maintained event by event from what clients did and were
  * told (never read back from the system under test except where a comment says so), and the
@@ -224,7 +222,7 @@ export class Invariants {
   ): void {
     const now = this.nowMs();
     if (identity.kind === 'teacher_app') {
-      const until = this.cooldownUntilMs.get(keyOf(identity)) ?? 0;
+      const until = this.cooldownUntilMs.get(teacherKey(identity)) ?? 0;
       const cooling = now < until;
       if (outcome.ok) {
         this.check('cooldown', !cooling, () => {
@@ -262,7 +260,7 @@ export class Invariants {
     } else if (identity.kind === 'teacher_app') {
       // A new session supersedes an expired one that was not ended yet: the store refuses to
       // claim the old one while the teacher is alive, and the next expiry ends both at once.
-      const key = keyOf(identity);
+      const key = teacherKey(identity);
       this.owedCount -= this.owedEnds.get(key)?.length ?? 0;
       this.owedEnds.delete(key);
       const live = this.setOf(this.teacherSockets, key);
@@ -280,11 +278,11 @@ export class Invariants {
     if (truth.identity.kind !== 'teacher_app') return;
     // Logout ends the presence of every device of the teacher (the store deletes the session):
     // the others stop being refreshed and their disconnects write nothing.
-    for (const other of this.teacherSockets.get(keyOf(truth.identity)) ?? []) {
+    for (const other of this.teacherSockets.get(teacherKey(truth.identity)) ?? []) {
       const device = this.sockets.get(other);
       if (device !== undefined) device.loggedOut = true;
     }
-    this.teacherSockets.delete(keyOf(truth.identity));
+    this.teacherSockets.delete(teacherKey(truth.identity));
     this.wentOffline(truth.identity);
   }
 
@@ -303,7 +301,7 @@ export class Invariants {
       }
     }
     if (truth.identity.kind !== 'teacher_app') return;
-    const key = keyOf(truth.identity);
+    const key = teacherKey(truth.identity);
     // When its node's link failed since the node's last refresh, the store last knew the socket
     // at that refresh: the grace period may count from then (PROTOCOL §6a.2).
     const linkFailed = this.linkFailedSinceRefresh.has(truth.nodeId);
@@ -328,12 +326,12 @@ export class Invariants {
 
   /** `inStep`: the managers' views it changes must heal in this step (see `reconcile`). */
   private wentOffline(teacher: TeacherRef, lastKnownMs = this.nowMs(), inStep = false): void {
-    this.offlineSinceMs.set(keyOf(teacher), lastKnownMs);
+    this.offlineSinceMs.set(teacherKey(teacher), lastKnownMs);
     this.teacherChanged(teacher, inStep);
   }
 
   private isOnline(teacher: TeacherRef): boolean {
-    return (this.teacherSockets.get(keyOf(teacher))?.size ?? 0) > 0;
+    return (this.teacherSockets.get(teacherKey(teacher))?.size ?? 0) > 0;
   }
 
   // ── requests ───────────────────────────────────────────────────────────────────────────────
@@ -406,9 +404,10 @@ export class Invariants {
     truth.lessons.add(lessonId);
     if (identity.kind === 'teacher_app' && status === 'scheduled') {
       this.lessonStatus.set(lessonId, 'active');
-      this.setOf(this.activeLessons, keyOf({ orgId: lesson.orgId, userId: lesson.teacherId })).add(
-        lessonId,
-      );
+      this.setOf(
+        this.activeLessons,
+        teacherKey({ orgId: lesson.orgId, userId: lesson.teacherId }),
+      ).add(lessonId);
     }
     if (outcome.seats !== undefined) this.checkSeatMap(lessonId, lesson.seatCount, outcome.seats);
   }
@@ -487,7 +486,7 @@ export class Invariants {
    */
   expired(teacher: TeacherRef): void {
     const now = this.nowMs();
-    const owed = this.owedEnds.get(keyOf(teacher));
+    const owed = this.owedEnds.get(teacherKey(teacher));
     const restored = owed?.find((obligation) => obligation.awaitingExpiry === true);
     if (restored !== undefined) {
       restored.awaitingExpiry = false;
@@ -500,7 +499,7 @@ export class Invariants {
       dueByMs: now + this.sweepBoundMs(),
       waitsForSessionEnd: true,
     };
-    if (owed === undefined) this.owedEnds.set(keyOf(teacher), [obligation]);
+    if (owed === undefined) this.owedEnds.set(teacherKey(teacher), [obligation]);
     else owed.push(obligation);
   }
 
@@ -515,7 +514,7 @@ export class Invariants {
    */
   sessionEnded(teacher: TeacherRef, lessonIds: readonly Id[]): void {
     this.sessionsEnded += 1;
-    const key = keyOf(teacher);
+    const key = teacherKey(teacher);
     const owed = this.owedEnds.get(key);
     this.check('session-ends-once', owed !== undefined && owed.length > 0, () => {
       return `the session of ${teacher.userId} (org ${teacher.orgId}) ended with no expiry left to end: ended twice, or without expiring`;
@@ -545,7 +544,10 @@ export class Invariants {
 
   /** A force_logout was acknowledged: the target teacher of the manager's org cools down. */
   forcedOut(target: TeacherRef): void {
-    this.cooldownUntilMs.set(keyOf(target), this.nowMs() + this.settings.timings.cooldownS * 1000);
+    this.cooldownUntilMs.set(
+      teacherKey(target),
+      this.nowMs() + this.settings.timings.cooldownS * 1000,
+    );
   }
 
   /**
@@ -686,7 +688,7 @@ export class Invariants {
   }
 
   private teacherChanged(teacher: TeacherRef, inStep = false): void {
-    this.lastChangeMs.set(keyOf(teacher), this.nowMs());
+    this.lastChangeMs.set(teacherKey(teacher), this.nowMs());
     for (const sid of this.managersOfOrg.get(teacher.orgId) ?? []) {
       const view = this.sockets.get(sid)?.view;
       if (view !== undefined) this.reconcile(sid, view, teacher.userId, inStep);
@@ -711,7 +713,7 @@ export class Invariants {
     const orgId = this.sockets.get(sid)?.identity.orgId;
     if (orgId === undefined) return;
     const teacher = { orgId, userId };
-    const changedMs = this.lastChangeMs.get(keyOf(teacher));
+    const changedMs = this.lastChangeMs.get(teacherKey(teacher));
     if (
       !view.snapshot &&
       !view.heard.has(userId) &&

@@ -36,3 +36,6 @@ export interface TeacherRef {
   readonly orgId: Id;
   readonly userId: Id;
 }
+
+/** One string per teacher, for maps keyed by teacher: ids never contain `:`. */
+export const teacherKey = ({ orgId, userId }: TeacherRef): string => `${orgId}:${userId}`;

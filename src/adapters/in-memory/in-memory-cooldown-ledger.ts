@@ -1,6 +1,6 @@
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { CooldownLedger } from '../../application/ports/cooldown-ledger.js';
-import type { TeacherRef } from '../../domain/clients.js';
+import { type TeacherRef, teacherKey } from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 
 /** One teacher's cooldown, as the `teacher_cooldown` row holds it. */
@@ -33,18 +33,18 @@ export class InMemoryCooldownLedger implements CooldownLedger {
   async record(input: { teacher: TeacherRef; untilMs: number; by: Id }): Promise<void> {
     this.ensureAvailable();
     const { teacher, untilMs, by } = input;
-    this.rows.set(keyOf(teacher), { teacher: { ...teacher }, untilMs, by });
+    this.rows.set(teacherKey(teacher), { teacher: { ...teacher }, untilMs, by });
   }
 
   async cancel(input: { teacher: TeacherRef; untilMs: number }): Promise<void> {
     this.ensureAvailable();
-    const key = keyOf(input.teacher);
+    const key = teacherKey(input.teacher);
     if (this.rows.get(key)?.untilMs === input.untilMs) this.rows.delete(key);
   }
 
   async runningUntil(teacher: TeacherRef, nowMs: number): Promise<number | null> {
     this.ensureAvailable();
-    const untilMs = this.rows.get(keyOf(teacher))?.untilMs;
+    const untilMs = this.rows.get(teacherKey(teacher))?.untilMs;
     return untilMs !== undefined && untilMs > nowMs ? untilMs : null;
   }
 
@@ -59,5 +59,3 @@ export class InMemoryCooldownLedger implements CooldownLedger {
     if (!this.available) throw new DependencyUnavailableError('database');
   }
 }
-
-const keyOf = (teacher: TeacherRef) => `${teacher.orgId}:${teacher.userId}`;

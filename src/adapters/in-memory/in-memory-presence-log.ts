@@ -1,5 +1,6 @@
 import { DependencyUnavailableError } from '../../application/errors.js';
 import type { PresenceHistoryQuery, PresenceLog } from '../../application/ports/presence-log.js';
+import { teacherKey } from '../../domain/clients.js';
 import type { PresenceRecord } from '../../domain/presence.js';
 import { positiveInteger } from '../support/positive-integer.js';
 
@@ -9,8 +10,6 @@ export interface InMemoryPresenceLogOptions {
   /** Records waiting while unavailable; beyond, `record` drops and counts. Default 10 000. */
   readonly maxQueue?: number;
 }
-
-const keyOf = (orgId: string, userId: string) => `${orgId}:${userId}`;
 
 /**
  * The presence history of the embedded mode and the simulator, held to the same contract as
@@ -62,7 +61,7 @@ export class InMemoryPresenceLog implements PresenceLog {
   async history(query: PresenceHistoryQuery): Promise<PresenceRecord[]> {
     this.#ensureAvailable();
     const { orgId, userId, limit, beforeMs = Number.POSITIVE_INFINITY } = query;
-    return (this.#byUser.get(keyOf(orgId, userId)) ?? [])
+    return (this.#byUser.get(teacherKey({ orgId, userId })) ?? [])
       .filter((entry) => entry.atMs < beforeMs)
       .reverse()
       .sort((a, b) => b.atMs - a.atMs)
@@ -90,7 +89,7 @@ export class InMemoryPresenceLog implements PresenceLog {
   }
 
   #keep(entry: PresenceRecord): void {
-    const key = keyOf(entry.orgId, entry.userId);
+    const key = teacherKey(entry);
     const ofUser = this.#byUser.get(key) ?? [];
     ofUser.push(entry);
     this.#byUser.set(key, ofUser);
@@ -98,7 +97,7 @@ export class InMemoryPresenceLog implements PresenceLog {
     const excess = this.#kept.length - this.#capacity;
     // The oldest record kept is also the first of its user's.
     for (const oldest of this.#kept.splice(0, Math.max(excess, 0))) {
-      const oldestKey = keyOf(oldest.orgId, oldest.userId);
+      const oldestKey = teacherKey(oldest);
       const ofOldestUser = this.#byUser.get(oldestKey);
       ofOldestUser?.shift();
       if (ofOldestUser?.length === 0) this.#byUser.delete(oldestKey);

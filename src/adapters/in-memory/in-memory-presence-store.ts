@@ -15,7 +15,12 @@ import type {
   TeacherPresence,
 } from '../../application/ports/presence-store.js';
 import type { Scheduler } from '../../application/ports/scheduler.js';
-import type { ClientIdentity, Role, TeacherRef } from '../../domain/clients.js';
+import {
+  type ClientIdentity,
+  type Role,
+  type TeacherRef,
+  teacherKey,
+} from '../../domain/clients.js';
 import type { Id } from '../../domain/ids.js';
 import type { PresencePhase, TeacherPresenceView } from '../../domain/presence.js';
 import { fail, ok, type Result } from '../../domain/result.js';
@@ -90,7 +95,6 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 const NEVER_LATE = Number.POSITIVE_INFINITY;
 
 /** Ids never contain ':', so `org:user` names one teacher. */
-const keyOf = ({ orgId, userId }: TeacherRef): string => `${orgId}:${userId}`;
 
 function teacherOfKey(key: string): TeacherRef {
   const colon = key.indexOf(':');
@@ -235,8 +239,8 @@ export class InMemoryPresenceStore implements PresenceStore {
           loginTimeS: session.loginTimeS,
           sinceMs: session.sinceMs,
           lessonId: session.lessonId,
-          alive: this.alive.has(keyOf(session.teacher)),
-          deadlineMs: this.deadlines.score(keyOf(session.teacher)) ?? null,
+          alive: this.alive.has(teacherKey(session.teacher)),
+          deadlineMs: this.deadlines.score(teacherKey(session.teacher)) ?? null,
           sockets: Object.fromEntries(session.sockets),
         })),
       ),
@@ -278,7 +282,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.begin(deadlineMs);
     const { socket, nowMs, presenceTtlS, lessonTtlS } = input;
     const teacher = teacherOf(socket.identity);
-    const key = keyOf(teacher);
+    const key = teacherKey(teacher);
     if (this.cooldowns.has(key)) {
       return { kind: 'cooldown', remainingMs: this.cooldowns.remainingMs(key) ?? 1000 };
     }
@@ -386,7 +390,7 @@ export class InMemoryPresenceStore implements PresenceStore {
       }
       return { kind: 'other_devices', lessonId: session.lessonId };
     }
-    const key = keyOf(session.teacher);
+    const key = teacherKey(session.teacher);
     session.phase = 'grace';
     session.sinceMs = nowMs;
     this.alive.put(key, session.teacher);
@@ -411,12 +415,12 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   async isTeacherOnline(teacher: TeacherRef, deadlineMs = NEVER_LATE): Promise<boolean> {
     this.begin(deadlineMs);
-    return this.session(teacher)?.phase === 'connected' && this.alive.has(keyOf(teacher));
+    return this.session(teacher)?.phase === 'connected' && this.alive.has(teacherKey(teacher));
   }
 
   async logoutTeacher(teacher: TeacherRef, deadlineMs = NEVER_LATE): Promise<boolean> {
     this.begin(deadlineMs);
-    const key = keyOf(teacher);
+    const key = teacherKey(teacher);
     const had = this.session(teacher) !== undefined || this.alive.has(key);
     this.forgetSession(teacher);
     return had;
@@ -427,7 +431,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     deadlineMs = NEVER_LATE,
   ): Promise<{ readonly sid: string | null }> {
     this.begin(deadlineMs);
-    const key = keyOf(input.teacher);
+    const key = teacherKey(input.teacher);
     this.cooldowns.put(key, true);
     this.cooldowns.expire(key, input.cooldownS * 1000);
     // The directory is keyed by user id alone: only an entry of this org's teacher names its socket.
@@ -438,7 +442,7 @@ export class InMemoryPresenceStore implements PresenceStore {
 
   async cancelCooldown(teacher: TeacherRef, deadlineMs = NEVER_LATE): Promise<void> {
     this.begin(deadlineMs);
-    this.cooldowns.delete(keyOf(teacher));
+    this.cooldowns.delete(teacherKey(teacher));
   }
 
   async joinLesson(
@@ -570,7 +574,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   ): Promise<SettleOutcome> {
     this.begin(deadlineMs);
     const { teacher, nowMs, graceS, leaseMs } = input;
-    const key = keyOf(teacher);
+    const key = teacherKey(teacher);
     const session = this.session(teacher);
     const dueMs = this.deadlines.score(key);
     if (session === undefined || dueMs === undefined || dueMs > nowMs || this.alive.has(key)) {
@@ -597,7 +601,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     deadlineMs = NEVER_LATE,
   ): Promise<void> {
     this.begin(deadlineMs);
-    if (this.session(teacher)?.loginTimeS !== epoch || this.alive.has(keyOf(teacher))) return;
+    if (this.session(teacher)?.loginTimeS !== epoch || this.alive.has(teacherKey(teacher))) return;
     this.forgetSession(teacher);
   }
 
@@ -691,7 +695,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     const created: TeacherRef[] = [];
     for (const { teacher: ref, lessonId } of teachers) {
       const teacher = teacherOf(ref);
-      const key = keyOf(teacher);
+      const key = teacherKey(teacher);
       if (this.session(teacher) !== undefined || this.alive.has(key)) continue;
       this.orgSessions(teacher.orgId).set(teacher.userId, {
         teacher,
@@ -720,7 +724,7 @@ export class InMemoryPresenceStore implements PresenceStore {
     this.begin(deadlineMs);
     if (input.mark === String(this.generation)) this.cooldownsComplete = true;
     for (const { teacher, untilMs } of input.cooldowns) {
-      const key = keyOf(teacher);
+      const key = teacherKey(teacher);
       const leftMs = untilMs - input.nowMs;
       // A cooldown started since the loss may run longer: restoring never shortens one.
       const runningMs = this.cooldowns.has(key) ? (this.cooldowns.remainingMs(key) ?? 0) : 0;
@@ -757,7 +761,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   private keepLive(socket: SocketOf, nowMs: number, presenceTtlS: number): RefreshOutcome {
     const session = this.session(socket.identity);
     if (session === undefined) return 'ended';
-    const key = keyOf(session.teacher);
+    const key = teacherKey(session.teacher);
     const untilMs = nowMs + presenceTtlS * 1000;
     let outcome: RefreshOutcome;
     if (session.phase === 'connected') {
@@ -794,7 +798,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   ): void {
     this.dropLapsed(session, nowMs);
     session.sockets.set(sid, untilMs);
-    const key = keyOf(session.teacher);
+    const key = teacherKey(session.teacher);
     this.alive.put(key, session.teacher);
     this.alive.expire(key, presenceTtlS * 1000);
   }
@@ -826,7 +830,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   }
 
   private forgetSession(teacher: TeacherRef): void {
-    const key = keyOf(teacher);
+    const key = teacherKey(teacher);
     this.alive.delete(key);
     this.deadlines.delete(key);
     const org = this.sessions.get(teacher.orgId);

@@ -1,4 +1,4 @@
-import type { TeacherRef } from '../../domain/clients.js';
+import { type TeacherRef, teacherKey } from '../../domain/clients.js';
 import type { PresenceRecord } from '../../domain/presence.js';
 import type { SessionEpoch } from '../../domain/session.js';
 import { DependencyUnavailableError } from '../errors.js';
@@ -60,7 +60,7 @@ export class HealStore {
     if (lost || (firstLook && held.length > 0)) {
       const lastWords = await this.lastWords(heldTeachers(held));
       const live = held.filter((state) => {
-        const last = lastWords?.get(keyOf(state.socket.identity));
+        const last = lastWords?.get(teacherKey(state.socket.identity));
         const over = state.epoch !== null && last !== undefined && endedSince(last, state.epoch);
         if (over) ended.push(state.socket.sid);
         return !over;
@@ -79,7 +79,7 @@ export class HealStore {
           { kind: 'org_managers', orgId: teacher.orgId },
           { name: 'teacher_connect', payload: { user_id: teacher.userId } },
         );
-        const last = lastWords?.get(keyOf(teacher));
+        const last = lastWords?.get(teacherKey(teacher));
         if (last !== undefined && last.kind !== 'connect' && !isNeutral(last)) {
           // Connected throughout, yet the history's last word is that it left: its node had lost
           // the store for longer than the presence TTL (`node_lost`) before the store lost its
@@ -105,7 +105,7 @@ export class HealStore {
     try {
       for (const teacher of teachers) {
         const [last] = await this.deps.presenceLog.history({ ...teacher, limit: 1 });
-        if (last !== undefined) lastWords.set(keyOf(teacher), last);
+        if (last !== undefined) lastWords.set(teacherKey(teacher), last);
       }
     } catch (error) {
       if (error instanceof DependencyUnavailableError) return null;
@@ -127,8 +127,6 @@ export class HealStore {
   }
 }
 
-const keyOf = ({ orgId, userId }: TeacherRef): string => `${orgId}:${userId}`;
-
 /** Whether `last` ended the session that began at `epoch`: a logout or a session end since. */
 function endedSince(last: PresenceRecord, epoch: SessionEpoch): boolean {
   const ends = last.kind === 'session_end' || (last.kind === 'logout' && last.reason === 'logout');
@@ -141,7 +139,7 @@ function heldTeachers(held: readonly HeldSocketState[]): TeacherRef[] {
   for (const { socket, epoch } of held) {
     if (socket.identity.kind !== 'teacher_app' || epoch === null) continue;
     const { orgId, userId } = socket.identity;
-    teachers.set(keyOf(socket.identity), { orgId, userId });
+    teachers.set(teacherKey(socket.identity), { orgId, userId });
   }
   return [...teachers.values()];
 }
