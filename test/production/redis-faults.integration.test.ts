@@ -17,6 +17,30 @@ const canFaultRedis = hasPostgres && canStartOwnRedis();
 
 type Session = Awaited<ReturnType<typeof lessonUnderWay>>;
 
+/**
+ * A node whose link was cut is back within its 2 s reconnect backoff, and has replayed what it kept
+ * (every second) or re-synced its managers; the rest is a loaded machine's slack.
+ */
+const LINK_BACK_MS = 5_000;
+
+/**
+ * A redis-server of the suite's own and, in front of it, a link (a TCP proxy) that a test cuts and
+ * mends: a node started with `REDIS_URL: link().url` loses Redis alone.
+ */
+function useOwnRedisBehindLink() {
+  const own = useOwnRedis();
+  let proxy: FailoverProxy | undefined;
+  beforeAll(async () => {
+    proxy = await FailoverProxy.start([own.redis.url]);
+  });
+  afterAll(() => proxy?.stop());
+  const link = () => {
+    if (proxy === undefined) throw new Error('the link is not up yet');
+    return proxy;
+  };
+  return { own, link };
+}
+
 describe.runIf(canFaultRedis)('Production nodes whose Redis stalls for 5 s', () => {
   /**
    * The stall outlasts the teacher's presence TTL, so a session nobody could refresh meanwhile may
@@ -224,26 +248,17 @@ describe.runIf(canFaultRedis)(
     const SESSION_END_SLACK_MS = Number(timings.SWEEP_INTERVAL_S) * 1000 + 1_500;
     /** Within the 1 s command timeout, and then some: a cut link is refused at once. */
     const AT_ONCE_MS = 2_000;
-    /** The node reconnects within its 2 s backoff and replays what it kept every second. */
-    const LINK_BACK_MS = 5_000;
-    const own = useOwnRedis();
-    let link: FailoverProxy;
-
-    beforeAll(async () => {
-      link = await FailoverProxy.start([own.redis.url]);
-    });
-
-    afterAll(() => link?.stop());
+    const { own, link } = useOwnRedisBehindLink();
 
     it('tell the managers on that node at once and the others once the link is back, and end the lesson a grace period after the disconnect', async () => {
       const { deployment } = own;
-      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link.url });
+      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link().url });
       const other = await deployment.startNode({ ...timings });
       const session = await lessonUnderWay(deployment, [cutOff, other]);
       const [managerOnCutOff, managerOnOther] = session.managers;
       const left = { user_id: session.teacherId, reason: 'client namespace disconnect' };
 
-      link.cut();
+      link().cut();
       const leftAtMs = Date.now();
       session.teacher.socket.disconnect();
       await expect
@@ -252,7 +267,7 @@ describe.runIf(canFaultRedis)(
       await managerOnOther.settle();
       expect(managerOnOther.events('teacher_disconnect')).toEqual([]);
 
-      link.mend();
+      link().mend();
       await expect
         .poll(() => managerOnOther.events('teacher_disconnect'), { timeout: LINK_BACK_MS })
         .toEqual([left]);
@@ -272,28 +287,19 @@ describe.runIf(canFaultRedis)(
       DISCONNECT_GRACE_S: '30',
       SWEEP_INTERVAL_S: '1',
     };
-    /** The node reconnects within its 2 s backoff; the rest is a loaded machine's slack. */
-    const LINK_BACK_MS = 5_000;
-    const own = useOwnRedis();
-    let link: FailoverProxy;
-
-    beforeAll(async () => {
-      link = await FailoverProxy.start([own.redis.url]);
-    });
-
-    afterAll(() => link?.stop());
+    const { own, link } = useOwnRedisBehindLink();
 
     it('send that manager presence_state again once the link is back, showing the teacher in the grace period', async () => {
       const { deployment } = own;
       const other = await deployment.startNode({ ...timings });
-      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link.url });
+      const cutOff = await deployment.startNode({ ...timings, REDIS_URL: link().url });
       const session = await lessonUnderWay(deployment, [other, cutOff]);
       const [managerOnOther, managerOnCutOff] = session.managers;
       const left = { user_id: session.teacherId, reason: 'client namespace disconnect' };
       await managerOnCutOff.settle();
       const snapshotsBefore = managerOnCutOff.events('presence_state').length;
 
-      link.cut();
+      link().cut();
       session.teacher.socket.disconnect();
       await expect
         .poll(() => managerOnOther.events('teacher_disconnect'), { timeout: 2_000 })
@@ -302,7 +308,7 @@ describe.runIf(canFaultRedis)(
       await managerOnCutOff.settle();
       expect(managerOnCutOff.events('teacher_disconnect')).toEqual([]);
 
-      link.mend();
+      link().mend();
       const teacherIn = (state: unknown) =>
         (state as PresenceState).teachers.find((entry) => entry.user_id === session.teacherId);
       await expect

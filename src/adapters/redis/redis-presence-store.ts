@@ -114,12 +114,6 @@ interface BatchedCall {
   readonly args: readonly (string | number)[];
 }
 
-interface SeatClaim {
-  readonly socket: SocketOf;
-  readonly lessonId: Id;
-  readonly seatId: string;
-}
-
 /** How `defineCommand` exposes a script on a client or a pipeline: numkeys, keys, then args. */
 type ScriptCommands<R> = Record<ScriptName, (...numKeysKeysAndArgs: (string | number)[]) => R>;
 
@@ -446,7 +440,11 @@ export class RedisPresenceStore implements PresenceStore {
     );
   }
 
-  async claimSeat(input: SeatClaim): Promise<Result<SeatChange, SeatClaimError>> {
+  async claimSeat(input: {
+    readonly socket: SocketOf;
+    readonly lessonId: Id;
+    readonly seatId: string;
+  }): Promise<Result<SeatChange, SeatClaimError>> {
     const { socket, lessonId, seatId } = input;
     const reply = served(
       await this.seatClaims.submit({

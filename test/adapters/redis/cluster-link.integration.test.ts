@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterLink } from '../../../src/adapters/redis/cluster-link.js';
 import { hasRedis, REDIS_URL } from '../../support/services.js';
+import { disconnectedAfterEach } from './disconnected-after-each.js';
 import { quietClient, uniquePrefix } from './fixtures.js';
 import { LogRecorder } from './log-recorder.js';
 
 describe.runIf(hasRedis)('ClusterLink on real Redis', () => {
-  const clients: Redis[] = [];
-  const track = <T extends Redis>(client: T): T => {
-    clients.push(client);
-    return client;
-  };
-
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+  const track = disconnectedAfterEach();
 
   /** A subscriber to `channel` with a name of its own, so that a test can cut just its link. */
   async function subscribed(channel: string) {

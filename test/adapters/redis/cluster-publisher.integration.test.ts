@@ -1,20 +1,13 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterPublisher } from '../../../src/adapters/redis/cluster-publisher.js';
 import { hasRedis, REDIS_URL } from '../../support/services.js';
+import { disconnectedAfterEach } from './disconnected-after-each.js';
 import { quietClient, uniquePrefix } from './fixtures.js';
 import { LogRecorder } from './log-recorder.js';
 
 describe.runIf(hasRedis)('ClusterPublisher on real Redis', () => {
-  const clients: Redis[] = [];
-  const track = <T extends Redis>(client: T): T => {
-    clients.push(client);
-    return client;
-  };
-
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+  const track = disconnectedAfterEach();
 
   it('publishes to the subscribers of a channel and counts them as the adapter asks', async () => {
     const channel = `${uniquePrefix()}socket.io`;

@@ -31,3 +31,21 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
   } while (cursor !== '0');
 }
+
+/** The names of the commands `redis` sends while `work` runs, and what `work` resolved to. */
+export async function commandsSent<T>(
+  redis: Redis,
+  work: () => Promise<T>,
+): Promise<{ readonly sent: string[]; readonly result: T }> {
+  const sent: string[] = [];
+  const sendCommand = redis.sendCommand.bind(redis);
+  redis.sendCommand = (command, stream) => {
+    sent.push(command.name);
+    return sendCommand(command, stream);
+  };
+  try {
+    return { sent, result: await work() };
+  } finally {
+    redis.sendCommand = sendCommand;
+  }
+}

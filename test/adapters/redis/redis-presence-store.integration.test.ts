@@ -7,6 +7,7 @@ import type { SocketOf } from '../../../src/application/ports/presence-store.js'
 import { initialSeatMap } from '../../../src/domain/seat-map.js';
 import { canStartOwnRedis, hasRedis, REDIS_URL } from '../../support/services.js';
 import {
+  commandsSent,
   deleteKeys,
   ORG,
   quietClient,
@@ -360,33 +361,25 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       await storeFor(0).claimSeat({ socket: a as SocketOf, lessonId: 'L-batch', seatId: '3' });
       const store = storeFor(0);
       const redis = nodes[0] as Redis;
-      const sent: string[] = [];
-      const sendCommand = redis.sendCommand.bind(redis);
-      redis.sendCommand = (command, stream) => {
-        sent.push(command.name);
-        return sendCommand(command, stream);
-      };
-      try {
-        const claims = await Promise.all([
+      const { sent, result: claims } = await commandsSent(redis, () =>
+        Promise.all([
           store.claimSeat({ socket: a as SocketOf, lessonId: 'L-batch', seatId: '1' }),
           store.claimSeat({ socket: b as SocketOf, lessonId: 'L-batch', seatId: '1' }),
           store.claimSeat({ socket: c as SocketOf, lessonId: 'L-batch', seatId: '3' }),
           store.claimSeat({ socket: d as SocketOf, lessonId: 'L-batch', seatId: '9' }),
           store.claimSeat({ socket: e as SocketOf, lessonId: 'L-batch', seatId: '2' }),
           store.claimSeat({ socket: c as SocketOf, lessonId: 'L-batch', seatId: '3' }),
-        ]);
-        expect(claims).toEqual([
-          { ok: true, value: { alreadyHeld: false, releasedSeatId: '3' } },
-          { ok: false, error: 'seat_taken' },
-          { ok: true, value: { alreadyHeld: false, releasedSeatId: null } },
-          { ok: false, error: 'seat_not_found' },
-          { ok: false, error: 'not_in_lesson' },
-          { ok: true, value: { alreadyHeld: true, releasedSeatId: null } },
-        ]);
-        expect(sent).toEqual(['evalsha']);
-      } finally {
-        redis.sendCommand = sendCommand;
-      }
+        ]),
+      );
+      expect(claims).toEqual([
+        { ok: true, value: { alreadyHeld: false, releasedSeatId: '3' } },
+        { ok: false, error: 'seat_taken' },
+        { ok: true, value: { alreadyHeld: false, releasedSeatId: null } },
+        { ok: false, error: 'seat_not_found' },
+        { ok: false, error: 'not_in_lesson' },
+        { ok: true, value: { alreadyHeld: true, releasedSeatId: null } },
+      ]);
+      expect(sent).toEqual(['evalsha']);
       expect(await redis.hgetall(`${prefix}lesson_seat_L-batch`)).toEqual({
         1: 's-0',
         2: '',
@@ -424,17 +417,10 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
       });
       await (nodes[0] as Redis).set(`${prefix}lesson_seat_L-bad`, 'not a seat map');
       const redis = nodes[0] as Redis;
-      const sent: string[] = [];
-      const sendCommand = redis.sendCommand.bind(redis);
-      redis.sendCommand = (command, stream) => {
-        sent.push(command.name);
-        return sendCommand(command, stream);
-      };
       const joining = (socket: SocketOf, lessonId: string) =>
         store.joinLesson({ socket, lessonId, seatCount: 2, lessonTtlS: 60 });
-      let answers: PromiseSettledResult<unknown>[];
-      try {
-        answers = await Promise.allSettled([
+      const { sent, result: answers } = await commandsSent(redis, () =>
+        Promise.allSettled([
           joining(a as SocketOf, 'L-new'),
           store.joinLesson({
             socket: ada,
@@ -445,11 +431,9 @@ describe.runIf(hasRedis)('RedisPresenceStore on real Redis', () => {
           }),
           joining(b as SocketOf, 'L-bad'),
           joining(b as SocketOf, 'L-1'),
-        ]);
-        expect(sent).toEqual(['evalsha']);
-      } finally {
-        redis.sendCommand = sendCommand;
-      }
+        ]),
+      );
+      expect(sent).toEqual(['evalsha']);
       const seats = { 1: '', 2: '' };
       expect(answers.map((answer) => answer.status === 'fulfilled' && answer.value)).toEqual([
         { kind: 'needs_seat_map' },
